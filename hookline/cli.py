@@ -1,0 +1,315 @@
+"""The `hookline` command: serve, migrate, keys, config."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+import uvicorn
+
+import hookline
+from hookline.config import Settings, load_settings, masked
+from hookline.errors import HooklineError, Unavailable
+from hookline.logging import configure_logging
+from hookline.models import ALL_SCOPES, Environment, Scope
+from hookline.store import SchemaState, Store, open_store
+
+log = structlog.get_logger("hookline")
+T = TypeVar("T")
+
+DEFAULT_ACCOUNT = "default"
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except Unavailable as exc:
+        raise click.ClickException(
+            f"cannot reach the database ({exc.__cause__!r}); check database_url "
+            "(--database-url, HOOKLINE_DATABASE_URL) and that the server is up"
+        ) from exc
+    except HooklineError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _settings(config: str | None, database_url: str | None, **overrides: Any) -> Settings:
+    path = Path(config) if config else Path(os.environ.get("HOOKLINE_CONFIG", "hookline.toml"))
+    explicit = config is not None or "HOOKLINE_CONFIG" in os.environ
+    text = None
+    if path.is_file():
+        text = path.read_text()
+    elif explicit:
+        raise click.BadParameter(f"config file {path} does not exist", param_hint="--config")
+    try:
+        settings = load_settings(
+            file_text=text,
+            file_name=str(path),
+            environ=os.environ,
+            read_text=lambda p: (path.parent / p).read_text(),
+        )
+        if database_url:
+            settings = dataclasses.replace(settings, database_url=database_url)
+        for section, values in overrides.items():
+            if values:
+                current = getattr(settings, section)
+                settings = dataclasses.replace(
+                    settings, **{section: dataclasses.replace(current, **values)}
+                )
+        return settings
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def common(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--database-url",
+        envvar="HOOKLINE_DATABASE_URL",
+        help="sqlite+aiosqlite:///PATH (default hookline.db) or postgresql+asyncpg://USER@HOST/DB.",
+    )(f)
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        help="TOML settings file [env HOOKLINE_CONFIG; default ./hookline.toml if present].",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(hookline.__version__, prog_name="hookline")
+def main() -> None:
+    """hookline: a task pipeline with guaranteed callbacks and a Scale-compatible API.
+
+    Start with `hookline serve`: it creates ./hookline.db, migrates it, prints
+    an API key on first start, and listens on http://127.0.0.1:8000/v1.
+    """
+
+
+@main.command()
+@common
+@click.option("--host", help="Interface to listen on [default 127.0.0.1; HOOKLINE_SERVER_HOST].")
+@click.option("--port", type=int, help="Port to listen on [default 8000; HOOKLINE_SERVER_PORT].")
+@click.option("--log-level", default="info", show_default=True)
+def serve(
+    config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
+) -> None:
+    """Run the API in one process (SQLite by default; creates the schema on an empty database)."""
+    configure_logging(log_level)
+    server = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(config, database_url, server=server)
+    _run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from hookline.ingress import create_app
+
+    async with AsyncExitStack() as stack:
+        store = open_store(settings.database_url, settings.database)
+        stack.push_async_callback(store.close)
+        await _prepare_schema(store)
+        await _bootstrap_account(store)
+        app = create_app(store=store, settings=settings)
+        config = uvicorn.Config(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+        log.info(
+            "hookline_starting",
+            version=hookline.__version__,
+            url=f"http://{settings.server.host}:{settings.server.port}/v1",
+            database=masked(settings)["database_url"],
+            files_dir=settings.files.dir,
+        )
+        await uvicorn.Server(config).serve()
+        log.info("hookline_stopped")
+
+
+async def _prepare_schema(store: Store) -> None:
+    state = await store.schema_state()
+    if state is SchemaState.EMPTY:
+        log.info("schema_creating", database=store.dialect)
+        await store.migrate()
+    elif state is SchemaState.BEHIND:
+        raise click.ClickException(
+            "the database schema is older than this hookline; run `hookline migrate` first"
+        )
+    elif state is SchemaState.AHEAD:
+        raise click.ClickException(
+            "the database schema is newer than this hookline; upgrade hookline"
+        )
+
+
+async def _bootstrap_account(store: Store) -> None:
+    """On the very first start, make an account and show its keys once."""
+    if await store.accounts.any_exists():
+        return
+    live = await store.accounts.create_key(
+        account=DEFAULT_ACCOUNT, environment=Environment.LIVE, scopes=ALL_SCOPES
+    )
+    test = await store.accounts.create_key(
+        account=DEFAULT_ACCOUNT, environment=Environment.TEST, scopes=ALL_SCOPES
+    )
+    log.info("account_created", account=DEFAULT_ACCOUNT)
+    click.echo(
+        "\nCreated account 'default'. These keys are shown once; store them now.\n"
+        f"  live key: {live}\n"
+        f"  test key: {test}   (tasks complete at once with sample responses)\n"
+        "Use one as the HTTP Basic username, e.g.\n"
+        f"  ScaleClient('{live}', api_instance_url='http://HOST:PORT/v1')\n"
+        "More keys: hookline keys create --account NAME\n"
+    )
+
+
+@main.command()
+@common
+def migrate(config: str | None, database_url: str | None) -> None:
+    """Create or upgrade the database schema to this release's version."""
+    configure_logging()
+    settings = _settings(config, database_url)
+
+    async def run() -> SchemaState:
+        store = open_store(settings.database_url, settings.database)
+        try:
+            before = await store.schema_state()
+            if before is SchemaState.AHEAD:
+                raise click.ClickException(
+                    "the database schema is newer than this hookline; upgrade hookline"
+                )
+            await store.migrate()
+            return before
+        finally:
+            await store.close()
+
+    before = _run(run())
+    click.echo(f"schema was {before.value}; now current ({masked(settings)['database_url']})")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = open_store(settings.database_url, settings.database)
+        try:
+            if await store.schema_state() is not SchemaState.CURRENT:
+                raise click.ClickException(
+                    "the database has no current schema; run `hookline migrate` first"
+                )
+            return await work(store)
+        finally:
+            await store.close()
+
+    return _run(run())
+
+
+def _parse_scopes(value: str | None) -> frozenset[Scope]:
+    if not value:
+        return ALL_SCOPES
+    try:
+        return frozenset(Scope(s.strip()) for s in value.split(",") if s.strip())
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"scopes are a comma list of {', '.join(s.value for s in Scope)}",
+            param_hint="--scopes",
+        ) from exc
+
+
+@keys.command("create")
+@common
+@click.option("--account", required=True, help="Account name; created if new.")
+@click.option("--test", is_flag=True, help="A test_ key (tasks complete at once) instead of live_.")
+@click.option("--scopes", help="Comma list of submit,work,audit,admin [default: all].")
+@click.option("--owner", help="Member email shown by GET /v1/teams [default NAME@hookline.local].")
+def keys_create(
+    config: str | None,
+    database_url: str | None,
+    account: str,
+    test: bool,
+    scopes: str | None,
+    owner: str | None,
+) -> None:
+    """Create an API key; the key is printed alone on the last line, and only once."""
+    settings = _settings(config, database_url)
+    scope_set = _parse_scopes(scopes)
+    environment = Environment.TEST if test else Environment.LIVE
+    key = _with_store(
+        settings,
+        lambda store: store.accounts.create_key(
+            account=account, environment=environment, scopes=scope_set, owner=owner
+        ),
+    )
+    click.echo(
+        f"Created a {environment.value} key for account {account!r} "
+        f"with scopes {','.join(sorted(scope_set))}:",
+        err=not sys.stdout.isatty(),
+    )
+    click.echo(key)
+
+
+@keys.command("list")
+@common
+@click.option("--account", help="Only this account's keys.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def keys_list(
+    config: str | None, database_url: str | None, account: str | None, as_json: bool
+) -> None:
+    """List keys by id (the secret part is never stored)."""
+    settings = _settings(config, database_url)
+    found = _with_store(settings, lambda store: store.accounts.list_keys(account))
+    for key in found:
+        row = {
+            "id": key.id,
+            "account": key.account_name,
+            "environment": key.environment.value,
+            "scopes": ",".join(sorted(key.scopes)),
+            "owner": key.owner,
+            "created_at": key.created_at.isoformat(),
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        }
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            state = "revoked" if key.revoked_at else "active"
+            click.echo(
+                f"{key.id}  {key.account_name:<20} {key.environment.value:<4}  {state:<7}  "
+                f"{row['scopes']:<24} {key.owner}"
+            )
+    if not found and not as_json:
+        click.echo("no keys", err=True)
+
+
+@keys.command("revoke")
+@common
+@click.argument("key_id")
+def keys_revoke(config: str | None, database_url: str | None, key_id: str) -> None:
+    """Revoke a key by its id (from `keys list`) or the whole key."""
+    settings = _settings(config, database_url)
+    _with_store(settings, lambda store: store.accounts.revoke_key(key_id))
+    click.echo(f"revoked {key_id}")
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("show")
+@common
+def config_show(config: str | None, database_url: str | None) -> None:
+    """Print the effective configuration (file + HOOKLINE_* + flags), secrets masked."""
+    settings = _settings(config, database_url)
+    click.echo(json.dumps(masked(settings), indent=2, default=str))

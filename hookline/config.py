@@ -1,0 +1,218 @@
+"""Settings: defaults, overridden by a TOML file, overridden by `HOOKLINE_*` variables.
+
+Pure: the caller reads the file and the environment and passes them in.
+Every scalar setting has one environment name, `HOOKLINE_<SECTION>_<KEY>`
+(top-level keys: `HOOKLINE_<KEY>`). Per-type tables (`[types.<name>]`) come
+from the file only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hookline.db"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSettings:
+    pool_size: int = 10
+    max_overflow: int = 10
+    busy_timeout_ms: int = 30_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitsSettings:
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_tags: int = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilesSettings:
+    dir: str = "hookline-files"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TypeSettings:
+    """Per task type: a JSON Schema its params must satisfy (custom types only)."""
+
+    params_schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    files: FilesSettings = field(default_factory=FilesSettings)
+    types: Mapping[str, TypeSettings] = field(default_factory=dict)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "limits": LimitsSettings,
+    "files": FilesSettings,
+}
+_SECRET_KEYS = ("database_url",)
+
+
+def env_name(section: str | None, key: str) -> str:
+    """The environment variable that overrides one setting."""
+    parts = ["HOOKLINE", *([section] if section else []), key]
+    return "_".join(parts).upper()
+
+
+def load_settings(
+    *,
+    file_text: str | None = None,
+    file_name: str = "hookline.toml",
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    read_text: Callable[[Path], str] | None = None,
+) -> Settings:
+    """Build settings from a TOML document, the environment and explicit overrides.
+
+    Raises:
+        ValueError: a setting is unknown or has the wrong type; the message names it.
+    """
+    environ = environ or {}
+    try:
+        doc = tomllib.loads(file_text) if file_text else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{file_name}: {exc}") from exc
+
+    known_top = {"database_url", "types", *_SECTIONS}
+    for key in doc:
+        if key not in known_top:
+            raise ValueError(f"{file_name}: unknown setting {key!r}")
+
+    database_url = _coerce(
+        "database_url", str, environ.get(env_name(None, "database_url"), doc.get("database_url"))
+    )
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTIONS.items():
+        table = doc.get(section, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{file_name}: [{section}] must be a table")
+        values: dict[str, Any] = {}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in fields:
+                raise ValueError(f"{file_name}: unknown setting {section}.{key}")
+        for name, f in fields.items():
+            raw = environ.get(env_name(section, name), table.get(name))
+            if raw is not None:
+                values[name] = _coerce(f"{section}.{name}", _field_type(f), raw)
+        sections[section] = cls(**values)
+
+    types = {
+        name: _type_settings(name, table, file_name, read_text)
+        for name, table in _table(doc.get("types", {}), "types", file_name).items()
+    }
+    settings = Settings(database_url=database_url or DEFAULT_DATABASE_URL, types=types, **sections)
+    if overrides:
+        settings = dataclasses.replace(settings, **overrides)
+    _check(settings)
+    return settings
+
+
+def _table(value: Any, where: str, file_name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{file_name}: [{where}] must be a table")
+    return value
+
+
+def _type_settings(
+    name: str, table: Any, file_name: str, read_text: Callable[[Path], str] | None
+) -> TypeSettings:
+    table = _table(table, f"types.{name}", file_name)
+    unknown = set(table) - {"params_schema"}
+    if unknown:
+        raise ValueError(f"{file_name}: unknown setting types.{name}.{sorted(unknown)[0]}")
+    schema = table.get("params_schema")
+    if isinstance(schema, str):
+        # A path to a JSON Schema document; the caller resolves and reads it.
+        path = Path(schema)
+        if read_text is None:
+            raise ValueError(f"{file_name}: types.{name}.params_schema: paths need a config file")
+        try:
+            schema = json.loads(read_text(path))
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"{file_name}: types.{name}.params_schema: cannot read {path}: {exc}"
+            ) from exc
+    if schema is not None and not isinstance(schema, dict):
+        raise ValueError(
+            f"{file_name}: types.{name}.params_schema must be a table or a path to a JSON file"
+        )
+    return TypeSettings(params_schema=schema)
+
+
+def _field_type(f: dataclasses.Field[Any]) -> type[Any]:
+    return {"int": int, "str": str, "float": float, "bool": bool}[str(f.type)]
+
+
+def _coerce(name: str, kind: type[Any], raw: Any) -> Any:
+    if raw is None:
+        return None
+    if isinstance(raw, str) and kind is not str:
+        try:
+            if kind is bool:
+                lowered = raw.strip().lower()
+                if lowered not in {"1", "0", "true", "false", "yes", "no"}:
+                    raise ValueError(raw)
+                return lowered in {"1", "true", "yes"}
+            return kind(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {name}: {raw!r} is not a valid {kind.__name__}") from exc
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
+        raise ValueError(f"setting {name}: expected {kind.__name__}, got {raw!r}")
+    return raw
+
+
+def _check(settings: Settings) -> None:
+    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError(
+            "setting database_url: use sqlite+aiosqlite:///PATH or "
+            "postgresql+asyncpg://USER@HOST:PORT/DB"
+        )
+    if settings.limits.max_body_bytes < 1024:
+        raise ValueError("setting limits.max_body_bytes: must be at least 1024")
+    if settings.limits.max_tags < 0:
+        raise ValueError("setting limits.max_tags: must not be negative")
+    if not 0 < settings.server.port < 65536:
+        raise ValueError("setting server.port: must be between 1 and 65535")
+    if settings.database.pool_size < 1:
+        raise ValueError("setting database.pool_size: must be at least 1")
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings as a dict, with secrets (passwords in URLs) masked."""
+    out = dataclasses.asdict(settings)
+    for key in _SECRET_KEYS:
+        out[key] = _mask_url(out[key])
+    return out
+
+
+def _mask_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"

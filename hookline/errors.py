@@ -1,0 +1,87 @@
+"""The exceptions hookline raises, by meaning.
+
+    HooklineError
+     ├── Invalid                 bad request input (400)
+     │    ├── BodyTooLarge       request body over limits.max_body_bytes (413)
+     │    └── IllegalOnBodyless  an illegal transition reported where the client cannot read a 409 (400)
+     ├── Unauthorized            no key, unknown or revoked key (401)
+     ├── Forbidden               the key lacks the scope (403)
+     ├── NotFound                unknown, or another account's (404)
+     ├── Conflict                (409)
+     │    ├── DuplicateUniqueId
+     │    ├── DuplicateName
+     │    └── IllegalTransition
+     ├── RateLimited             (429)
+     └── Unavailable             the store cannot be reached (503)
+
+Domain code raises these; foreign errors (SQLAlchemy, aiohttp) are translated
+where they happen, and `ingress` maps this tree to HTTP answers in one table.
+"""
+
+from __future__ import annotations
+
+
+class HooklineError(Exception):
+    """Something went wrong in hookline."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class Invalid(HooklineError):
+    """The request is invalid."""
+
+
+class BodyTooLarge(Invalid):
+    """The request body is too large."""
+
+
+class IllegalOnBodyless(Invalid):
+    """This action is not allowed in the task's current state."""
+
+
+class Unauthorized(HooklineError):
+    """Missing or invalid API key. Send it as HTTP Basic username (empty password) or as a Bearer token."""
+
+
+class Forbidden(HooklineError):
+    """This API key is not allowed to do that."""
+
+
+class NotFound(HooklineError):
+    """Not found."""
+
+
+class Conflict(HooklineError):
+    """The request conflicts with the current state."""
+
+
+class DuplicateUniqueId(Conflict):
+    """The unique_id is already used for a different task."""
+
+    def __init__(self, unique_id: str, task_id: str) -> None:
+        super().__init__(
+            f'The unique_id ("{unique_id}") is already used for a different task ({task_id}).'
+        )
+        self.unique_id = unique_id
+        self.task_id = task_id
+
+
+class DuplicateName(Conflict):
+    """The name is already taken."""
+
+
+class IllegalTransition(Conflict):
+    """This action is not allowed in the task's current state."""
+
+
+class RateLimited(HooklineError):
+    """Too many requests."""
+
+
+class Unavailable(HooklineError):
+    """The database is unavailable; retry shortly."""

@@ -1,0 +1,141 @@
+"""The Starlette application: the route table, authentication and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hookline.config import Settings
+from hookline.errors import HooklineError
+from hookline.ingress import catalog, files, tasks
+from hookline.ingress.auth import Authenticator
+from hookline.ingress.http import (
+    JSONResponse,
+    handle_hookline_error,
+    handle_http_exception,
+    handle_unexpected,
+    require,
+)
+from hookline.ingress.middleware import BodyLimit, RawPathRouting
+from hookline.ingress.openapi import openapi_document
+from hookline.ingress.query import TASK_LIST_PARAMS
+from hookline.ingress.services import Services
+from hookline.models import Principal, Scope
+from hookline.schemas import ParamValidator
+from hookline.store import Store
+
+Handler = Callable[[Request, Principal], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """One endpoint of the v1 API: what it does, who may call it, what it takes."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    scope: Scope | None = None
+    body: str | None = None
+    """None, "object", "array" or "multipart"."""
+    name: str | None = None
+    params: tuple[str, ...] = ()
+
+
+S, W, A = Scope.SUBMIT, Scope.WORK, Scope.AUDIT
+
+API: tuple[Api, ...] = (
+    Api("POST", "/v1/task/{key}", tasks.create_task, "Create a task of the type in the path", S, "object"),
+    Api("GET", "/v1/task/{key}", tasks.get_task, "Get a task"),
+    Api("GET", "/v1/tasks", tasks.list_tasks, "List tasks, newest first", params=tuple(sorted(TASK_LIST_PARAMS))),
+    Api("POST", "/v1/task/{task_id}/cancel", tasks.cancel_task, "Cancel a pending task", S, params=("clear_unique_id",)),
+    Api("POST", "/v1/task/{task_id}/unique_id", tasks.set_unique_id, "Set a task's unique_id", S, "object"),
+    Api("DELETE", "/v1/task/{task_id}/unique_id", tasks.clear_unique_id, "Clear a task's unique_id", S),
+    Api("POST", "/v1/task/{task_id}/setMetadata", tasks.set_metadata, "Replace a task's metadata", S, "object"),
+    Api("POST", "/v1/task/{task_id}/tags", tasks.change_tags, "Set a task's tags", S, "array"),
+    Api("PUT", "/v1/task/{task_id}/tags", tasks.change_tags, "Add tags to a task", S, "array"),
+    Api("DELETE", "/v1/task/{task_id}/tags", tasks.change_tags, "Delete tags from a task", S, "array"),
+    Api("POST", "/v1/task/{task_id}/audit", tasks.audit_task, "Accept or reject a completed task", A, "object"),
+    Api("POST", "/v1/projects", catalog.create_project, "Create a project", S, "object"),
+    Api("GET", "/v1/projects", catalog.list_projects, "List projects (a JSON array)"),
+    Api("GET", "/v1/projects/{name}", catalog.get_project, "Get a project"),
+    Api("POST", "/v1/projects/{name}/setParams", catalog.set_project_params, "Set a project's params (a new version)", S, "object"),
+    Api("POST", "/v1/batches", catalog.create_batch, "Create a batch", S, "object"),
+    Api("GET", "/v1/batches", catalog.list_batches, "List batches", params=tuple(sorted(catalog.BATCH_LIST_PARAMS))),
+    Api("GET", "/v1/batches/{name}", catalog.get_batch, "Get a batch"),
+    Api("POST", "/v1/batches/{name}/finalize", catalog.finalize_batch, "Finalize a batch", S),
+    Api("GET", "/v1/batches/{name}/status", catalog.batch_status, "Count a batch's tasks by status"),
+    Api("POST", "/v1/batches/{name}/setMetadata", catalog.set_batch_metadata, "Replace a batch's metadata", S, "object"),
+    Api("POST", "/v1/files/upload", files.upload_file, "Upload an attachment", S, "multipart"),
+    Api("POST", "/v1/files/import", files.import_file, "Record an attachment by URL", S, "object"),
+    Api("GET", "/v1/files/{file_id}", files.get_file, "Download an uploaded attachment", name="get_file"),
+    Api("GET", "/v1/teams", files.list_teammates, "List the account's members and roles"),
+)  # fmt: skip
+
+
+def _route(api: Api) -> Route:
+    async def endpoint(request: Request) -> Response:
+        authenticate: Authenticator = request.app.state.authenticate
+        who = await authenticate(request.headers.get("authorization"))
+        require(who, api.scope)
+        result = await api.handler(request, who)
+        return result if isinstance(result, Response) else JSONResponse(result)
+
+    return Route(api.path, endpoint, methods=[api.method], name=api.name)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services_: Services = request.app.state.services
+    await services_.store.ping()
+    return JSONResponse({"status": "ok", "database": services_.store.dialect})
+
+
+def create_app(*, store: Store, settings: Settings) -> Starlette:
+    """The ASGI application; the caller owns the store and closes it."""
+    validator = ParamValidator(
+        {name: dict(t.params_schema) for name, t in settings.types.items() if t.params_schema}
+    )
+    document = openapi_document(API)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/v1/openapi.json", openapi, methods=["GET"]),
+        *(_route(api) for api in API),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RawPathRouting),
+            Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
+        ],
+        exception_handlers={
+            HooklineError: handle_hookline_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.services = Services(
+        store=store,
+        settings=settings,
+        validator=validator,
+        files_dir=Path(settings.files.dir),
+    )
+    app.state.authenticate = Authenticator(store.accounts.authenticate)
+    return app

@@ -1,0 +1,75 @@
+"""API key authentication: HTTP Basic (key as username, empty password) or Bearer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from hookline.errors import Unauthorized
+from hookline.models import Principal
+
+Lookup = Callable[[str], Awaitable[Principal | None]]
+
+
+def key_from_header(header: str | None) -> str | None:
+    """The API key carried by an Authorization header, or None."""
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer":
+        return credentials or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, _, _password = decoded.partition(":")
+        return username or None
+    return None
+
+
+class Authenticator:
+    """Resolves keys to principals, caching answers briefly.
+
+    A revoked key keeps working for at most `ttl_s` seconds in a process that
+    saw it recently; that bound is the price of not querying on every request.
+    """
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        ttl_s: float = 5.0,
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
+
+    async def __call__(self, header: str | None) -> Principal:
+        key = key_from_header(header)
+        if key is None:
+            raise Unauthorized()
+        digest = hashlib.sha256(key.encode()).digest()
+        now = self._monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            found = cached[1]
+        else:
+            found = await self._lookup(key)
+            self._cache[digest] = (now + self._ttl_s, found)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
+        if found is None:
+            raise Unauthorized("Invalid or revoked API key")
+        return found

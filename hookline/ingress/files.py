@@ -1,0 +1,97 @@
+"""Attachments (`/files/upload`, `/files/import`, `GET /files/{id}`) and `GET /teams`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from hookline.errors import Invalid, NotFound
+from hookline.ingress.http import path_param, read_object
+from hookline.ingress.serialize import file_json, teammate_json
+from hookline.ingress.services import services
+from hookline.models import Principal, StoredFile
+from hookline.submission import check_callback_url, required_str
+
+_CHUNK_BYTES = 1 << 20
+
+
+def _attachment_url(request: Request, stored: StoredFile) -> str:
+    if stored.storage_path is None and stored.source_url is not None:
+        return stored.source_url
+    return str(request.url_for("get_file", file_id=stored.id))
+
+
+async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
+    """Store a multipart `file` under `files.dir`; its URL serves it back to the account."""
+    svc = services(request)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise Invalid("Upload a file as multipart/form-data with the file in the 'file' field")
+    async with request.form(max_files=1, max_fields=50) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Invalid("Missing the 'file' field in the multipart form")
+        file_id = svc.store.catalog.new_file_id()
+        target = svc.files_dir / file_id
+        digest, size = await _save(upload, target)
+        stored = await svc.store.catalog.add_file(
+            who,
+            file_id=file_id,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size_bytes=size,
+            sha256=digest,
+            storage_path=str(target),
+        )
+    return file_json(stored, _attachment_url(request, stored))
+
+
+async def _save(upload: UploadFile, target: Path) -> tuple[str, int]:
+    """Copy an upload to disk off the event loop; the sha256 and size of what was written."""
+    digest = hashlib.sha256()
+    size = 0
+    await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+    handle = await asyncio.to_thread(target.open, "wb")
+    try:
+        while chunk := await upload.read(_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            await asyncio.to_thread(handle.write, chunk)
+    finally:
+        await asyncio.to_thread(handle.close)
+    return digest.hexdigest(), size
+
+
+async def import_file(request: Request, who: Principal) -> dict[str, Any]:
+    """Record a remote file by URL; it is not fetched, so tasks point at the source."""
+    body = await read_object(request)
+    url = check_callback_url(required_str(body, "file_url", max_length=2048), "file_url")
+    stored = await services(request).store.catalog.add_file(who, source_url=url)
+    return file_json(stored, _attachment_url(request, stored))
+
+
+async def get_file(request: Request, who: Principal) -> Response:
+    stored = await services(request).store.catalog.get_file(who, path_param(request, "file_id"))
+    if stored.storage_path is None:
+        if stored.source_url is None:
+            raise NotFound(f"File {stored.id} has no content")
+        return RedirectResponse(stored.source_url, status_code=307)
+    path = Path(stored.storage_path)
+    if not await asyncio.to_thread(path.is_file):
+        raise NotFound(f"The content of file {stored.id} is gone from the files directory")
+    return FileResponse(
+        path,
+        media_type=stored.content_type or "application/octet-stream",
+        filename=stored.filename,
+    )
+
+
+async def list_teammates(request: Request, who: Principal) -> list[dict[str, Any]]:
+    members = await services(request).store.accounts.teammates(who.account_id)
+    return [teammate_json(m) for m in members]

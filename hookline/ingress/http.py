@@ -1,0 +1,124 @@
+"""Request and response plumbing shared by every endpoint.
+
+Domain errors become `{"status_code": N, "error": "..."}` here, through one
+table; nothing else in ingress/ builds an error answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hookline import errors
+from hookline.models import Principal, Scope
+from hookline.submission import type_name
+
+log = structlog.get_logger("hookline.ingress")
+
+STATUS_BY_ERROR: tuple[tuple[type[errors.HooklineError], int], ...] = (
+    (errors.BodyTooLarge, 413),
+    (errors.Invalid, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
+)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def error_response(
+    status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return JSONResponse({"status_code": status_code, "error": message}, status_code, headers)
+
+
+def status_for(exc: errors.HooklineError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+async def handle_hookline_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, errors.HooklineError):  # pragma: no cover - registered for it
+        raise exc
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": 'Basic realm="hookline"'} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+        log.warning("store_unavailable", path=request.url.path, error=repr(exc.__cause__))
+    return error_response(status, exc.message, headers)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for it
+        raise exc
+    message = {
+        404: f"No endpoint {request.method} {request.url.path}; see GET /v1/openapi.json",
+        405: f"Method {request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, message, dict(exc.headers or {}) or None)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("request_failed", method=request.method, path=request.url.path)
+    return error_response(500, "Internal server error; the incident was logged")
+
+
+def path_param(request: Request, name: str) -> str:
+    """A path parameter, decoded: routes match the raw path so that `%2F` stays in a name."""
+    return unquote(request.path_params[name])
+
+
+async def read_body(request: Request) -> Any:
+    """The request's JSON body, or None when it is empty.
+
+    Raises:
+        Invalid: the body is not JSON.
+    """
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.Invalid(f"The request body is not valid JSON: {exc}") from exc
+
+
+async def read_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    body = await read_body(request)
+    if body is None and not required:
+        return {}
+    if not isinstance(body, dict):
+        raise errors.Invalid(f"The request body must be a JSON object, got {type_name(body)}")
+    return body
+
+
+Endpoint = Callable[[Request, Principal], Awaitable[Any]]
+
+
+def principal(request: Request) -> Principal:
+    found = request.scope.get("hookline.principal")
+    if not isinstance(found, Principal):  # pragma: no cover - routes always authenticate
+        raise errors.Unauthorized()
+    return found
+
+
+def require(p: Principal, scope: Scope | None) -> None:
+    if scope is not None and scope not in p.scopes and Scope.ADMIN not in p.scopes:
+        raise errors.Forbidden(f"This API key lacks the {scope.value!r} scope")

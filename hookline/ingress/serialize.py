@@ -1,0 +1,112 @@
+"""Domain values as Scale's JSON objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hookline.models import Audit, Batch, Project, StoredFile, Task, TaskStatus, Teammate
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds and `Z`, as Scale writes it."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def audit_json(audit: Audit) -> dict[str, Any]:
+    return {
+        "audited_by": audit.audited_by,
+        "audited_at": timestamp(audit.audited_at),
+        "audit_time_secs": audit.audit_time_secs,
+        "audit_result": audit.audit_result.value,
+        "audit_source": audit.audit_source,
+        "comments": audit.comments,
+    }
+
+
+def task_json(task: Task, *, is_test: bool = False, limited: bool = False) -> dict[str, Any]:
+    if limited:
+        # Scale's limited_response: just enough to track a task.
+        return {
+            "task_id": task.id,
+            "status": task.status.value,
+            "metadata": task.metadata,
+            "project": task.project,
+        }
+    out: dict[str, Any] = {
+        "task_id": task.id,
+        "type": task.type,
+        "status": task.status.value,
+        "instruction": task.instruction,
+        "params": task.params,
+        "callback_url": task.callback_url,
+        "callback_completed": task.callback_completed,
+        "created_at": timestamp(task.created_at),
+        "updated_at": timestamp(task.updated_at),
+        "completed_at": timestamp(task.completed_at),
+        "response": task.response,
+        "metadata": task.metadata,
+        "audits": [audit_json(a) for a in task.audits],
+        "project": task.project,
+        "batch": task.batch,
+        "customer_review_status": task.customer_review_status,
+        "times_redone": task.times_redone,
+        "is_test": is_test,
+    }
+    # Scale leaves these keys out rather than sending null.
+    if task.tags is not None:
+        out["tags"] = task.tags
+    if task.unique_id is not None:
+        out["unique_id"] = task.unique_id
+    if task.priority is not None:
+        out["priority"] = task.priority
+    if task.status is TaskStatus.ERROR and task.error is not None:
+        out["error"] = task.error
+    return out
+
+
+def project_json(project: Project) -> dict[str, Any]:
+    history = [
+        {**version.params, "version": version.version, "created_at": timestamp(version.created_at)}
+        for version in project.param_history
+    ]
+    return {
+        "type": project.type,
+        "name": project.name,
+        "param_history": history,
+        "params": project.params,
+        "created_at": timestamp(project.created_at),
+    }
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    return {
+        "name": batch.name,
+        "project": batch.project,
+        "status": batch.status.value,
+        "callback": batch.callback,
+        "metadata": batch.metadata,
+        "calibration_batch": batch.calibration_batch,
+        "self_label_batch": batch.self_label_batch,
+        "created_at": timestamp(batch.created_at),
+        "finalized_at": timestamp(batch.finalized_at),
+    }
+
+
+def file_json(stored: StoredFile, attachment_url: str) -> dict[str, Any]:
+    return {
+        "id": stored.id,
+        "attachment_url": attachment_url,
+        "filename": stored.filename,
+        "mime_type": stored.content_type,
+        "size": stored.size_bytes,
+        "sha256": stored.sha256,
+        "created_at": timestamp(stored.created_at),
+    }
+
+
+def teammate_json(member: Teammate) -> dict[str, Any]:
+    return {"email": member.email, "role": member.role}

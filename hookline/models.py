@@ -1,0 +1,195 @@
+"""Domain values shared by every role: plain frozen dataclasses and enums."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+JSON = Any
+"""A value that came from or goes to JSON."""
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    ERROR = "error"
+
+
+class Environment(enum.StrEnum):
+    """Scale's two environments: keys, tasks, projects and batches live in one."""
+
+    LIVE = "live"
+    TEST = "test"
+
+
+class Scope(enum.StrEnum):
+    SUBMIT = "submit"
+    WORK = "work"
+    AUDIT = "audit"
+    ADMIN = "admin"
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+class BatchStatus(enum.StrEnum):
+    STAGING = "staging"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class ReviewResult(enum.StrEnum):
+    ACCEPTED = "accepted"
+    FIXED = "fixed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """Who is calling: an authenticated API key, reduced to what decisions need."""
+
+    key_id: str
+    account_id: int
+    account_name: str
+    environment: Environment
+    scopes: frozenset[Scope]
+    owner: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    id: str
+    account_name: str
+    environment: Environment
+    scopes: frozenset[Scope]
+    owner: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Audit:
+    audited_by: str
+    audited_at: datetime
+    audit_time_secs: float | None
+    audit_result: ReviewResult
+    audit_source: str
+    comments: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    id: str
+    type: str
+    status: TaskStatus
+    instruction: str | None
+    params: dict[str, JSON]
+    response: JSON | None
+    error: str | None
+    metadata: dict[str, JSON]
+    tags: list[str] | None
+    unique_id: str | None
+    project: str | None
+    batch: str | None
+    callback_url: str | None
+    callback_completed: bool
+    times_redone: int
+    priority: int | None
+    customer_review_status: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    audits: tuple[Audit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTask:
+    """A validated create request, ready to be stored."""
+
+    type: str
+    instruction: str | None
+    params: dict[str, JSON]
+    metadata: dict[str, JSON]
+    tags: list[str] | None
+    unique_id: str | None
+    project: str | None
+    batch: str | None
+    callback_url: str | None
+    priority: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamVersion:
+    version: int
+    created_at: datetime
+    params: dict[str, JSON]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    name: str
+    type: str
+    params: dict[str, JSON]
+    param_history: tuple[ParamVersion, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    name: str
+    project: str
+    status: BatchStatus
+    callback: str | None
+    metadata: dict[str, JSON]
+    calibration_batch: bool
+    self_label_batch: bool
+    created_at: datetime
+    finalized_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredFile:
+    id: str
+    filename: str | None
+    content_type: str | None
+    size_bytes: int | None
+    sha256: str | None
+    source_url: str | None
+    storage_path: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Teammate:
+    email: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskFilter:
+    """What `GET /v1/tasks` asks for; every field narrows the result."""
+
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    completed_after: datetime | None = None
+    completed_before: datetime | None = None
+    statuses: tuple[TaskStatus, ...] = ()
+    type: str | None = None
+    project: str | None = None
+    batch: str | None = None
+    review_statuses: tuple[str, ...] = ()
+    unique_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskPage:
+    docs: list[Task]
+    total: int
+    has_more: bool
+    last_id: str | None = None

@@ -1,0 +1,62 @@
+"""The store: the only package that talks to the database.
+
+`Store` groups one object per concept (accounts, tasks, catalog); each method
+is one use case in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from hookline.config import DatabaseSettings
+from hookline.store.accounts import AccountStore
+from hookline.store.base import Database, utc_now
+from hookline.store.catalog import CatalogStore
+from hookline.store.dialect import create_engines
+from hookline.store.migrate import SchemaState, migrate, schema_state
+from hookline.store.tasks import TaskStore
+
+__all__ = ["SchemaState", "Store", "open_store"]
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.accounts = AccountStore(db)
+        self.tasks = TaskStore(db)
+        self.catalog = CatalogStore(db)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def schema_state(self) -> SchemaState:
+        return await schema_state(self.db.engines.write)
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the newest revision."""
+        await migrate(self.db.engines.write)
+
+    async def ping(self) -> None:
+        """Raise `Unavailable` unless the database answers."""
+        async with self.db.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.db.engines.dispose()
+
+
+def open_store(
+    url: str,
+    settings: DatabaseSettings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+) -> Store:
+    """A store for a database URL; nothing connects until first use."""
+    engines = create_engines(url, settings or DatabaseSettings())
+    return Store(Database(engines=engines, clock=clock, random_bytes=random_bytes))

@@ -1,0 +1,160 @@
+"""Accounts and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from hookline.errors import Invalid, NotFound
+from hookline.ids import hash_api_key, key_matches, new_api_key, parse_api_key
+from hookline.models import ApiKey, Environment, Principal, Scope, Teammate
+from hookline.store.base import Database
+from hookline.store.tables import accounts, api_keys
+
+
+def _scopes(text: str) -> frozenset[Scope]:
+    return frozenset(Scope(s) for s in text.split(",") if s)
+
+
+class AccountStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def any_exists(self) -> bool:
+        async with self._db.read() as conn:
+            return (await conn.scalar(sa.select(sa.func.count()).select_from(accounts)) or 0) > 0
+
+    async def create_key(
+        self,
+        *,
+        account: str,
+        environment: Environment,
+        scopes: Iterable[Scope],
+        owner: str | None = None,
+    ) -> str:
+        """Create a key (and its account, if new); the key itself is returned once, never stored."""
+        account = account.strip()
+        if not account:
+            raise Invalid("Account name must not be empty")
+        scope_set = frozenset(scopes)
+        if not scope_set:
+            raise Invalid("A key needs at least one scope")
+        key, key_id = new_api_key(environment, self._db.random_bytes)
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            account_id = await conn.scalar(
+                sa.select(accounts.c.id).where(accounts.c.name == account)
+            )
+            if account_id is None:
+                account_id = await conn.scalar(
+                    sa.insert(accounts)
+                    .values(name=account, created_at=now)
+                    .returning(accounts.c.id)
+                )
+            await conn.execute(
+                sa.insert(api_keys).values(
+                    id=key_id,
+                    account_id=account_id,
+                    environment=environment.value,
+                    key_hash=hash_api_key(key),
+                    scopes=",".join(sorted(scope_set)),
+                    owner=owner or f"{account}@hookline.local",
+                    created_at=now,
+                )
+            )
+        return key
+
+    async def list_keys(self, account: str | None = None) -> list[ApiKey]:
+        query = (
+            sa.select(api_keys, accounts.c.name.label("account_name"))
+            .join(accounts, accounts.c.id == api_keys.c.account_id)
+            .order_by(accounts.c.name, api_keys.c.created_at)
+        )
+        if account is not None:
+            query = query.where(accounts.c.name == account)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            ApiKey(
+                id=row["id"],
+                account_name=row["account_name"],
+                environment=Environment(row["environment"]),
+                scopes=_scopes(row["scopes"]),
+                owner=row["owner"],
+                created_at=row["created_at"],
+                revoked_at=row["revoked_at"],
+            )
+            for row in rows
+        ]
+
+    async def revoke_key(self, key_id: str) -> None:
+        """Revoke a key by its public id (a whole key is accepted too)."""
+        parsed = parse_api_key(key_id)
+        if parsed is not None:
+            key_id = parsed.key_id
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=self._db.clock())
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"No active key with id {key_id!r}")
+
+    async def authenticate(self, key: str) -> Principal | None:
+        """The principal of a valid, unrevoked key, or None."""
+        parsed = parse_api_key(key)
+        if parsed is None:
+            return None
+        query = (
+            sa.select(
+                api_keys.c.key_hash,
+                api_keys.c.scopes,
+                api_keys.c.owner,
+                api_keys.c.revoked_at,
+                api_keys.c.environment,
+                accounts.c.id.label("account_id"),
+                accounts.c.name.label("account_name"),
+            )
+            .join(accounts, accounts.c.id == api_keys.c.account_id)
+            .where(api_keys.c.id == parsed.key_id)
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None or row["revoked_at"] is not None or not key_matches(key, row["key_hash"]):
+            return None
+        return Principal(
+            key_id=parsed.key_id,
+            account_id=row["account_id"],
+            account_name=row["account_name"],
+            environment=Environment(row["environment"]),
+            scopes=_scopes(row["scopes"]),
+            owner=row["owner"],
+        )
+
+    async def teammates(self, account_id: int) -> list[Teammate]:
+        """The account's members (owners of its active keys) and their roles."""
+        query = sa.select(api_keys.c.owner, api_keys.c.scopes).where(
+            api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        scopes_by_owner: dict[str, set[Scope]] = {}
+        for owner, scopes in rows:
+            scopes_by_owner.setdefault(owner, set()).update(_scopes(scopes))
+        return [
+            Teammate(email=owner, role=_role(scopes))
+            for owner, scopes in sorted(scopes_by_owner.items())
+        ]
+
+
+def _role(scopes: set[Scope]) -> str:
+    """Scale's team roles, from the scopes a member's keys carry."""
+    if Scope.ADMIN in scopes:
+        return "admin"
+    if scopes <= {Scope.WORK}:
+        return "labeler"
+    if Scope.AUDIT in scopes:
+        return "manager"
+    return "member"

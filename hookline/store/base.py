@@ -1,0 +1,55 @@
+"""The database handle every store module shares: engines, clock, error translation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.errors import Unavailable
+from hookline.store.dialect import Engines
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engines: Engines
+    clock: Callable[[], datetime] = utc_now
+    random_bytes: Callable[[int], bytes] = os.urandom
+
+    @property
+    def dialect(self) -> str:
+        return self.engines.dialect
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; commits on success, rolls back on error."""
+        async with _translated(), self.engines.write.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """One read-only transaction (consistent snapshot on both backends)."""
+        async with _translated(), self.engines.read.begin() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+        # Connection lost, database locked past the busy timeout, server down.
+        raise Unavailable() from exc
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable() from exc
+        raise

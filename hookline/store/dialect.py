@@ -1,0 +1,99 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hookline.config import DatabaseSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """`write` takes the write lock up front on SQLite; `read` never does.
+
+    On PostgreSQL both are the same engine.
+    """
+
+    write: AsyncEngine
+    read: AsyncEngine
+    dialect: str
+
+    async def dispose(self) -> None:
+        await self.write.dispose()
+        if self.read is not self.write:
+            await self.read.dispose()
+
+
+def create_engines(url: str, settings: DatabaseSettings) -> Engines:
+    """Engines for a database URL, configured for its backend."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        write = _sqlite_engine(url, settings, immediate=True)
+        read = _sqlite_engine(url, settings, immediate=False)
+        return Engines(write=write, read=read, dialect="sqlite")
+    engine = create_async_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_pre_ping=True,
+    )
+    return Engines(write=engine, read=engine, dialect="postgresql")
+
+
+def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> AsyncEngine:
+    # One writer at a time: a small write pool queues writers in-process instead
+    # of making them spin on SQLITE_BUSY; readers run concurrently under WAL.
+    engine = create_async_engine(
+        url,
+        pool_size=1 if immediate else settings.pool_size,
+        max_overflow=0 if immediate else settings.max_overflow,
+        connect_args={"timeout": settings.busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (see "Enabling Non-Legacy SQLite
+        # Transactional Modes" in SQLAlchemy's sqlite dialect docs).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A deferred transaction that reads then writes can fail with SQLITE_BUSY
+        # at once under WAL; writers take the lock up front.
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def insert(table: sa.Table, dialect: str) -> Any:
+    """An INSERT that supports `on_conflict_do_nothing` on this backend."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def json_array_overlaps(column: Any, values: Sequence[str], dialect: str) -> Any:
+    """True where the JSON array in `column` contains any of `values`."""
+    if dialect == "postgresql":
+        return column.op("?|")(sa.cast(sa.literal(list(values)), postgresql.ARRAY(sa.Text)))
+    element = sa.func.json_each(column).table_valued("value").alias("tag")
+    return sa.exists(sa.select(1).select_from(element).where(element.c.value.in_(values)))
+
+
+def take_migration_lock(sync_conn: Any) -> None:
+    """Serialize concurrent `migrate` runs (SQLite's BEGIN IMMEDIATE already does)."""
+    if sync_conn.dialect.name == "postgresql":
+        sync_conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262611891)")

@@ -1,0 +1,170 @@
+"""Table definitions (SQLAlchemy Core). Migrations in `migrations/versions` must match them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend.
+
+    SQLite keeps no offset (12:00+02:00 would read back as naive 12:00), so
+    values are converted to UTC before they are stored and marked UTC when read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType: sa.types.TypeEngine[Any] = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.String(100), nullable=False),
+    sa.Column("owner", sa.String(320), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("param_history", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("account_id", "environment", "name"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("project", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("callback", sa.String(2048), nullable=True),
+    sa.Column("metadata", JSONType, nullable=False),
+    sa.Column("calibration_batch", sa.Boolean, nullable=False),
+    sa.Column("self_label_batch", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finalized_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("account_id", "environment", "name"),
+    sa.Index(None, "account_id", "environment", "project", "id"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("instruction", sa.Text, nullable=True),
+    sa.Column("params", JSONType, nullable=False),
+    sa.Column("response", JSONType, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("metadata", JSONType, nullable=False),
+    sa.Column("tags", JSONType, nullable=True),
+    sa.Column("unique_id", sa.String(500), nullable=True),
+    sa.Column("project", sa.String(500), nullable=True),
+    sa.Column("batch", sa.String(500), nullable=True),
+    sa.Column("callback_url", sa.String(2048), nullable=True),
+    sa.Column("callback_completed", sa.Boolean, nullable=False),
+    sa.Column("times_redone", sa.Integer, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=True),
+    sa.Column("customer_review_status", sa.String(16), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    # Dedup is the database's job: one live task per (account, environment, unique_id).
+    sa.Index(
+        "uq_tasks_unique_id",
+        "account_id",
+        "environment",
+        "unique_id",
+        unique=True,
+        sqlite_where=sa.text("unique_id IS NOT NULL"),
+        postgresql_where=sa.text("unique_id IS NOT NULL"),
+    ),
+    # Lists are newest first within an account and environment; ids sort by time.
+    sa.Index("ix_tasks_scope_id", "account_id", "environment", "id"),
+    sa.Index("ix_tasks_scope_status_id", "account_id", "environment", "status", "id"),
+    sa.Index("ix_tasks_scope_project_id", "account_id", "environment", "project", "id"),
+    sa.Index("ix_tasks_scope_batch_id", "account_id", "environment", "batch", "id"),
+)
+
+audits = sa.Table(
+    "audits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.String(24), sa.ForeignKey("tasks.id"), nullable=False, index=True),
+    sa.Column("audited_by", sa.String(320), nullable=False),
+    sa.Column("audited_at", UTCDateTime, nullable=False),
+    sa.Column("audit_time_secs", sa.Float, nullable=True),
+    sa.Column("audit_result", sa.String(16), nullable=False),
+    sa.Column("audit_source", sa.String(16), nullable=False),
+    sa.Column("comments", sa.Text, nullable=True),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("filename", sa.String(500), nullable=True),
+    sa.Column("content_type", sa.String(200), nullable=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("source_url", sa.String(2048), nullable=True),
+    sa.Column("storage_path", sa.String(1024), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

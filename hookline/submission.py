@@ -1,0 +1,140 @@
+"""Turn a create-task body into a `NewTask`: Scale's field rules, no I/O.
+
+Scale's create payloads are flat: the task fields below sit next to the
+type's own fields, which come back nested under `params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from hookline.errors import Invalid
+from hookline.models import JSON, NewTask, Project
+
+TASK_FIELDS = frozenset(
+    {"callback_url", "instruction", "unique_id", "tags", "metadata", "project", "batch", "priority"}
+)
+MAX_UNIQUE_ID_LENGTH = 500
+MAX_NAME_LENGTH = 500
+
+
+def optional_str(body: Mapping[str, Any], key: str, *, max_length: int | None = None) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"Field {key!r} must be a string, got {type_name(value)}")
+    if max_length is not None and len(value) > max_length:
+        raise Invalid(f"Field {key!r} is longer than {max_length} characters")
+    return value
+
+
+def required_str(body: Mapping[str, Any], key: str, *, max_length: int | None = None) -> str:
+    value = optional_str(body, key, max_length=max_length)
+    if value is None or not value.strip():
+        raise Invalid(f"Missing required field {key!r}")
+    return value
+
+
+def optional_object(body: Mapping[str, Any], key: str) -> dict[str, JSON] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid(f"Field {key!r} must be a JSON object, got {type_name(value)}")
+    return value
+
+
+def type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def check_callback_url(value: str | None, key: str = "callback_url") -> str | None:
+    """Only absolute http(s) URLs with a host are accepted."""
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"Field {key!r} must be an absolute http:// or https:// URL, got {value!r}")
+    if len(value) > 2048:
+        raise Invalid(f"Field {key!r} is longer than 2048 characters")
+    return value
+
+
+def check_tags(value: Any, *, max_tags: int, key: str = "tags") -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise Invalid(f"Field {key!r} must be an array of strings")
+    tags = list(dict.fromkeys(value))
+    if len(tags) > max_tags:
+        raise Invalid(f"A task can have at most {max_tags} tags; got {len(tags)}")
+    if any(not t or len(t) > 200 for t in tags):
+        raise Invalid("Tags must be 1 to 200 characters long")
+    return tags
+
+
+def check_unique_id(value: Any, key: str = "unique_id") -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"Field {key!r} must be a non-empty string")
+    if len(value) > MAX_UNIQUE_ID_LENGTH:
+        raise Invalid(f"Field {key!r} is longer than {MAX_UNIQUE_ID_LENGTH} characters")
+    return value
+
+
+def parse_new_task(task_type: str, body: Any, *, max_tags: int) -> NewTask:
+    """Split a create body into task fields and params, checking every task field."""
+    if not isinstance(body, dict):
+        raise Invalid(f"The request body must be a JSON object, got {type_name(body)}")
+    if not task_type or len(task_type) > 100:
+        raise Invalid("The task type in the URL must be 1 to 100 characters")
+    unique_id = body.get("unique_id")
+    priority = body.get("priority")
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+        raise Invalid("Field 'priority' must be an integer")
+    tags = body.get("tags")
+    return NewTask(
+        type=task_type,
+        instruction=optional_str(body, "instruction"),
+        params={k: v for k, v in body.items() if k not in TASK_FIELDS},
+        metadata=optional_object(body, "metadata") or {},
+        tags=None if tags is None else check_tags(tags, max_tags=max_tags),
+        unique_id=None if unique_id is None else check_unique_id(unique_id),
+        project=optional_str(body, "project", max_length=MAX_NAME_LENGTH),
+        batch=optional_str(body, "batch", max_length=MAX_NAME_LENGTH),
+        callback_url=check_callback_url(optional_str(body, "callback_url")),
+        priority=priority,
+    )
+
+
+def with_project(new: NewTask, project: Project | None, batch_project: str | None) -> NewTask:
+    """Fill what the task leaves out from its project's current params, as Scale does.
+
+    Raises:
+        Invalid: the task names a project other than its batch's, or a project of another type.
+    """
+    if batch_project is not None and new.project not in (None, batch_project):
+        raise Invalid(
+            f'Batch "{new.batch}" belongs to project "{batch_project}", not "{new.project}"'
+        )
+    if project is None:
+        return new
+    if project.type != new.type:
+        raise Invalid(f'Project "{project.name}" is for {project.type} tasks, not {new.type}')
+    defaults = dict(project.params)
+    instruction = defaults.pop("instruction", None)
+    return replace(
+        new,
+        project=project.name,
+        instruction=new.instruction if new.instruction is not None else instruction,
+        params={**defaults, **new.params},
+    )
