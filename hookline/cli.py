@@ -21,6 +21,7 @@ from hookline.config import Settings, load_settings, masked
 from hookline.errors import HooklineError, Unavailable
 from hookline.logging import configure_logging
 from hookline.models import ALL_SCOPES, Environment, Scope
+from hookline.server import Server
 from hookline.store import SchemaState, Store, open_store
 
 log = structlog.get_logger("hookline")
@@ -132,7 +133,7 @@ async def _serve(settings: Settings) -> None:
             database=masked(settings)["database_url"],
             files_dir=settings.files.dir,
         )
-        await uvicorn.Server(config).serve()
+        await Server(config).serve()
         log.info("hookline_stopped")
 
 

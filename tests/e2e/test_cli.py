@@ -1,0 +1,141 @@
+"""The `hookline` command itself: help, migrate, keys, config, and refusing a newer schema."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Server, run_cli, start_server
+
+pytestmark = pytest.mark.e2e
+
+
+def test_help_lists_commands(tmp_path: Path, e2e_env: dict[str, str]) -> None:
+    """--help names every command a user needs."""
+    result = run_cli("--help", env=e2e_env, cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "keys", "config"):
+        assert command in result.stdout
+
+
+def test_keys_create_list_revoke(serve: Server) -> None:
+    """A created key is alone on the last stdout line, listed, works, and stops working once revoked."""
+    created = serve.cli("keys", "create", "--account", "acme", "--test", "--scopes", "submit")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("test_")
+
+    listed = serve.cli("keys", "list", "--account", "acme", "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["account"], r["environment"], r["scopes"]) for r in rows] == [
+        ("acme", "test", "submit")
+    ]
+
+    made = httpx.post(f"{serve.api_url}/task/echo", json={"x": 1}, auth=(key, ""), timeout=10)
+    assert (made.status_code, made.json()["status"]) == (200, "completed")
+    # Another account's task is invisible to this key.
+    foreign = httpx.post(
+        f"{serve.api_url}/task/echo", json={}, auth=(serve.test_key, ""), timeout=10
+    ).json()["task_id"]
+    assert httpx.get(f"{serve.api_url}/task/{foreign}", auth=(key, "")).status_code == 404
+
+    spare = serve.cli("keys", "create", "--account", "acme").stdout.strip().splitlines()[-1]
+    revoked = serve.cli("keys", "revoke", spare)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = httpx.get(f"{serve.api_url}/projects", auth=(spare, ""))
+    assert refused.status_code == 401
+    assert refused.json()["status_code"] == 401
+    again = serve.cli("keys", "revoke", spare)
+    assert again.returncode != 0
+    assert "No active key" in again.stderr
+
+
+def test_keys_create_rejects_unknown_scope(serve: Server) -> None:
+    """An unknown scope is refused with a message naming the choices."""
+    result = serve.cli("keys", "create", "--account", "acme", "--scopes", "submit,everything")
+    assert result.returncode != 0
+    assert "submit,work,audit,admin" in result.stderr.replace(", ", ",")
+
+
+def test_migrate_then_serve_keeps_data(tmp_path: Path, e2e_env: dict[str, str]) -> None:
+    """`migrate` creates the schema; a restarted server keeps its tasks and prints no new keys."""
+    migrated = run_cli("migrate", env=e2e_env, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema was empty" in migrated.stdout
+
+    first = start_server(tmp_path, e2e_env)
+    try:
+        task_id = httpx.post(
+            f"{first.api_url}/task/echo", json={"n": 1}, auth=(first.live_key, "")
+        ).json()["task_id"]
+    finally:
+        assert first.stop() == 0
+    second = start_server(tmp_path, e2e_env)
+    try:
+        assert second.live_key == ""
+        got = httpx.get(f"{second.api_url}/task/{task_id}", auth=(first.live_key, ""))
+        assert got.json()["params"] == {"n": 1}
+    finally:
+        second.stop()
+
+
+def test_serve_refuses_a_newer_schema(tmp_path: Path, e2e_env: dict[str, str]) -> None:
+    """A database migrated by a newer release stops `serve` with a message saying what to do."""
+    url = e2e_env["HOOKLINE_DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        pytest.skip("the revision is rewritten through sqlite3")
+    assert run_cli("migrate", env=e2e_env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(url.split("///", 1)[1]) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = run_cli("serve", "--port", "1", env=e2e_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "newer than this hookline" in result.stderr
+
+
+def test_config_show_masks_password(tmp_path: Path, e2e_env: dict[str, str]) -> None:
+    """`config show` prints the effective settings with the database password masked."""
+    env = e2e_env | {
+        "HOOKLINE_DATABASE_URL": "postgresql+asyncpg://app:s3cret@db.internal/hookline",
+        "HOOKLINE_LIMITS_MAX_TAGS": "7",
+    }
+    result = run_cli("config", "show", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["database_url"] == "postgresql+asyncpg://app:***@db.internal/hookline"
+    assert shown["limits"]["max_tags"] == 7
+    assert "s3cret" not in result.stdout
+
+
+def test_bad_config_names_the_setting(tmp_path: Path, e2e_env: dict[str, str]) -> None:
+    """A wrong setting stops start-up with a message naming it."""
+    (tmp_path / "hookline.toml").write_text("[limits]\nmax_tagz = 3\n")
+    result = run_cli("config", "show", env=e2e_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "limits.max_tagz" in result.stderr
+
+
+def test_raw_bad_input_over_http(serve: Server) -> None:
+    """Malformed JSON and an oversized Content-Length get the Scale error shape."""
+    url = f"{serve.api_url}/task/echo"
+    bad = httpx.post(
+        url,
+        content=b"{not json",
+        auth=(serve.live_key, ""),
+        headers={"content-type": "application/json"},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["status_code"] == 400
+    huge = httpx.post(
+        url,
+        content=b"x" * (10 * 1024 * 1024 + 1),
+        auth=(serve.live_key, ""),
+        timeout=30,
+    )
+    assert huge.status_code == 413
+    assert "max_body_bytes" in huge.json()["error"]
+    listed = httpx.get(f"{serve.api_url}/tasks", auth=(serve.live_key, "")).json()
+    assert listed["total"] == 0

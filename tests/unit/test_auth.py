@@ -1,0 +1,181 @@
+"""API key extraction from Authorization headers and cached key lookups."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from hookline.errors import Unauthorized
+from hookline.ingress.auth import Authenticator, key_from_header
+from hookline.models import ALL_SCOPES, Environment, Principal
+
+KEY = "live_0123456789abcdef0123456789abcdef0123456789ab"
+OTHER_KEY = "test_0123456789abcdef0123456789abcdef0123456789ab"
+
+
+def basic(userinfo: str) -> str:
+    return "Basic " + base64.b64encode(userinfo.encode()).decode()
+
+
+def principal_factory(*, environment: Environment = Environment.LIVE) -> Principal:
+    return Principal(
+        key_id="0123456789ab",
+        account_id=1,
+        account_name="acme",
+        environment=environment,
+        scopes=ALL_SCOPES,
+        owner="ops@acme.example",
+    )
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeLookup:
+    """The key store at the edge: a dict of known keys, recording every lookup."""
+
+    def __init__(self, known: dict[str, Principal]) -> None:
+        self.known = known
+        self.calls: list[str] = []
+
+    async def __call__(self, key: str) -> Principal | None:
+        self.calls.append(key)
+        return self.known.get(key)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param(basic(f"{KEY}:"), KEY, id="basic-empty-password"),
+        pytest.param(basic(KEY), KEY, id="basic-no-colon"),
+        pytest.param(basic(f"{KEY}:ignored"), KEY, id="basic-with-password"),
+        pytest.param("basic " + basic(f"{KEY}:")[6:], KEY, id="basic-lowercase-scheme"),
+        pytest.param(f"Bearer {KEY}", KEY, id="bearer"),
+        pytest.param(f"bearer   {KEY}  ", KEY, id="bearer-lowercase-padded"),
+    ],
+)
+def test_key_from_header_reads_basic_and_bearer(header: str, expected: str) -> None:
+    """The key is the Basic username or the Bearer token."""
+    assert key_from_header(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("", id="empty"),
+        pytest.param("Bearer", id="bearer-without-token"),
+        pytest.param("Bearer   ", id="bearer-blank-token"),
+        pytest.param("Basic", id="basic-without-credentials"),
+        pytest.param("Basic not*base64!", id="basic-not-base64"),
+        pytest.param("Basic " + base64.b64encode(b"\xff\xfe:").decode(), id="basic-not-utf8"),
+        pytest.param(basic(":password"), id="basic-empty-username"),
+        pytest.param(f"Token {KEY}", id="unknown-scheme"),
+        pytest.param(KEY, id="bare-key"),
+        pytest.param("garbage", id="garbage"),
+    ],
+)
+def test_key_from_header_gives_none_for_anything_else(header: str | None) -> None:
+    """Missing, empty or malformed headers carry no key."""
+    assert key_from_header(header) is None
+
+
+async def test_authenticator_returns_the_principal() -> None:
+    """A known key resolves to its principal."""
+    who = principal_factory()
+    authenticate = Authenticator(FakeLookup({KEY: who}))
+
+    assert await authenticate(basic(f"{KEY}:")) == who
+
+
+async def test_authenticator_caches_within_ttl() -> None:
+    """Repeated requests within ttl_s reuse the first lookup, whichever header form they use."""
+    who = principal_factory()
+    lookup, clock = FakeLookup({KEY: who}), FakeClock()
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+
+    assert await authenticate(basic(f"{KEY}:")) == who
+    clock.now += 4.9
+    assert await authenticate(f"Bearer {KEY}") == who
+
+    assert lookup.calls == [KEY]
+
+
+async def test_authenticator_looks_up_again_after_ttl() -> None:
+    """Once ttl_s has passed, the key is looked up again and a revocation takes effect."""
+    who = principal_factory()
+    lookup, clock = FakeLookup({KEY: who}), FakeClock()
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+
+    await authenticate(f"Bearer {KEY}")
+    del lookup.known[KEY]  # revoked
+    clock.now += 4.0
+    assert await authenticate(f"Bearer {KEY}") == who
+    clock.now += 1.0
+    with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
+        await authenticate(f"Bearer {KEY}")
+
+    assert lookup.calls == [KEY, KEY]
+
+
+async def test_authenticator_caches_each_key_separately() -> None:
+    """Different keys are looked up and cached independently."""
+    live, test = principal_factory(), principal_factory(environment=Environment.TEST)
+    lookup = FakeLookup({KEY: live, OTHER_KEY: test})
+    authenticate = Authenticator(lookup, monotonic=FakeClock())
+
+    assert await authenticate(f"Bearer {KEY}") == live
+    assert await authenticate(f"Bearer {OTHER_KEY}") == test
+    assert await authenticate(f"Bearer {KEY}") == live
+
+    assert lookup.calls == [KEY, OTHER_KEY]
+
+
+async def test_authenticator_rejects_unknown_keys_and_caches_the_answer() -> None:
+    """A key the lookup does not know raises Unauthorized, and is not looked up again in ttl."""
+    lookup = FakeLookup({})
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=FakeClock())
+
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
+            await authenticate(f"Bearer {KEY}")
+
+    assert lookup.calls == [KEY]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("Basic ###", id="malformed"),
+    ],
+)
+async def test_authenticator_rejects_missing_header_without_lookup(header: str | None) -> None:
+    """No usable key raises Unauthorized with the how-to message and never calls the lookup."""
+    lookup = FakeLookup({KEY: principal_factory()})
+    authenticate = Authenticator(lookup)
+
+    with pytest.raises(Unauthorized, match="Send it as HTTP Basic username"):
+        await authenticate(header)
+
+    assert lookup.calls == []
+
+
+async def test_authenticator_evicts_oldest_entry_past_max_entries() -> None:
+    """With max_entries reached, the oldest cached key is dropped and looked up again."""
+    lookup = FakeLookup({KEY: principal_factory(), OTHER_KEY: principal_factory()})
+    authenticate = Authenticator(lookup, max_entries=1, monotonic=FakeClock())
+
+    await authenticate(f"Bearer {KEY}")
+    await authenticate(f"Bearer {OTHER_KEY}")
+    await authenticate(f"Bearer {KEY}")
+
+    assert lookup.calls == [KEY, OTHER_KEY, KEY]
