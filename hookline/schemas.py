@@ -81,12 +81,9 @@ class ParamValidator:
         error = jsonschema.exceptions.best_match(validator.iter_errors(params))
         if error is None:
             return
-        if error.validator == "required":
-            missing = [name for name in error.validator_value if name not in params]
-            raise Invalid(
-                f"Missing required field {missing[0]!r} for {task_type} tasks"
-                if missing
-                else f"Invalid params for {task_type} tasks: {error.message}"
-            )
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [name for name in error.validator_value if name not in error.instance]
+            prefix = "".join(f"{part}." for part in error.absolute_path)
+            raise Invalid(f"Missing required field {prefix + missing[0]!r} for {task_type} tasks")
         where = ".".join(str(part) for part in error.absolute_path) or "params"
         raise Invalid(f"Invalid field {where!r} for {task_type} tasks: {error.message}")

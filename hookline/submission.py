@@ -64,8 +64,12 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
     """Only absolute http(s) URLs with a host are accepted."""
     if value is None or value == "":
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise Invalid(f"Field {key!r} is not a valid URL: {value!r}") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise Invalid(f"Field {key!r} must be an absolute http:// or https:// URL, got {value!r}")
     if len(value) > 2048:
         raise Invalid(f"Field {key!r} is longer than 2048 characters")

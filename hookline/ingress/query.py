@@ -131,7 +131,7 @@ class Cursor:
             raise Invalid("Parameter 'next_token' is not a token this server issued") from exc
         if not isinstance(before_id, str) or not is_object_id(before_id):
             raise Invalid("Parameter 'next_token' is not a token this server issued")
-        if not isinstance(offset, int) or offset < 0:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise Invalid("Parameter 'next_token' is not a token this server issued")
         return cls(before_id, offset)
 

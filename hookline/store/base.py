@@ -46,8 +46,9 @@ class Database:
 async def _translated() -> AsyncIterator[None]:
     try:
         yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-        # Connection lost, database locked past the busy timeout, server down.
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, OSError) as exc:
+        # Connection lost, database locked past the busy timeout, server down,
+        # or no pooled connection free within the pool timeout.
         raise Unavailable() from exc
     except sa.exc.DBAPIError as exc:
         if exc.connection_invalidated:

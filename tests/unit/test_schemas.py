@@ -225,12 +225,6 @@ def test_invalid_json_schema_raises_naming_the_setting(schema: dict[str, Any]) -
         ParamValidator({"survey": schema})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="schemas.py:85 looks for the missing name in the top-level params, not in "
-    "error.instance, so a nested required field is reported without its path",
-)
 def test_nested_missing_field_is_named_with_its_path() -> None:
     """A missing nested required field is named with the path to it."""
     validator = ParamValidator(

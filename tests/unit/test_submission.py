@@ -150,12 +150,6 @@ def test_callback_url_must_be_a_string() -> None:
         parse(body_factory(callback_url=5))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="submission.py:67 calls urlsplit, which raises ValueError ('Invalid IPv6 URL') "
-    "for an unbalanced bracket; it escapes instead of becoming Invalid",
-)
 def test_callback_url_with_malformed_ipv6_host_is_invalid() -> None:
     """A callback URL whose host urlsplit cannot parse raises Invalid, not ValueError."""
     with pytest.raises(Invalid, match="'callback_url'"):

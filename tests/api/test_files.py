@@ -1,0 +1,156 @@
+"""Attachments, teams, health endpoints and the OpenAPI document."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.routing import Route
+
+from hookline.config import Settings
+from hookline.ingress import create_app
+from hookline.ingress.app import API
+from hookline.models import Environment, Scope
+from hookline.store import Store
+from tests.api.support import error_of, ok
+from tests.conftest import Account, AccountFactory, ClientFactory
+
+PAYLOAD = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+async def upload(client: httpx.AsyncClient, content: bytes = PAYLOAD) -> dict[str, str]:
+    """Upload `content` as a multipart file; the answer."""
+    answer: dict[str, str] = ok(
+        await client.post("/v1/files/upload", files={"file": ("cat.png", content, "image/png")})
+    )
+    return answer
+
+
+async def test_upload_serves_the_same_bytes_back(api: httpx.AsyncClient) -> None:
+    """An uploaded file's attachment_url serves its bytes to the same account."""
+    answer = await upload(api)
+    assert answer["id"]
+    assert answer["size"] == len(PAYLOAD)
+    assert answer["filename"] == "cat.png"
+    got = await api.get(urlsplit(answer["attachment_url"]).path)
+    assert got.status_code == 200
+    assert got.content == PAYLOAD
+    assert got.headers["content-type"] == "image/png"
+
+
+async def test_uploaded_file_is_a_404_elsewhere(
+    api: httpx.AsyncClient,
+    account: Account,
+    account_factory: AccountFactory,
+    client_factory: ClientFactory,
+) -> None:
+    """Another account, or the test environment, gets a 404 for an uploaded file."""
+    path = urlsplit((await upload(api))["attachment_url"]).path
+    for key in ((await account_factory()).live_key, account.test_key):
+        error_of(await client_factory(key).get(path), 404)
+    error_of(await client_factory().get(path), 401)
+
+
+async def test_upload_needs_multipart(api: httpx.AsyncClient) -> None:
+    """An upload that is not multipart/form-data, or lacks the `file` field, is a 400."""
+    message = error_of(await api.post("/v1/files/upload", json={"file": "abc"}), 400)
+    assert "multipart" in message
+    error_of(
+        await api.post("/v1/files/upload", files={"other": ("a.txt", b"x", "text/plain")}), 400
+    )
+
+
+async def test_unknown_file_answers_404(api: httpx.AsyncClient) -> None:
+    """An unknown file id is a 404."""
+    error_of(await api.get("/v1/files/" + "0" * 24), 404)
+
+
+async def test_import_records_the_url(api: httpx.AsyncClient) -> None:
+    """Importing a file by URL answers that URL as its attachment_url and redirects to it."""
+    url = "https://example.com/images/cat.png?v=2"
+    answer = ok(await api.post("/v1/files/import", json={"file_url": url}))
+    assert answer["attachment_url"] == url
+    assert answer["id"]
+    served = await api.get(f"/v1/files/{answer['id']}")
+    assert served.status_code == 307
+    assert served.headers["location"] == url
+
+
+async def test_import_rejects_a_bad_file_url(api: httpx.AsyncClient) -> None:
+    """An import without an http(s) file_url is a 400."""
+    for body in ({"file_url": "ftp://example.com/a.png"}, {"file_url": "not a url"}, {}):
+        message = error_of(await api.post("/v1/files/import", json=body), 400)
+        assert "file_url" in message
+
+
+async def test_teams_lists_members_and_roles(
+    account: Account, store: Store, client_factory: ClientFactory
+) -> None:
+    """GET /teams lists the owners of the account's active keys with a role from their scopes."""
+    for owner, scopes in (
+        ("ann@example.com", {Scope.WORK}),
+        ("bob@example.com", {Scope.SUBMIT, Scope.AUDIT}),
+        ("cy@example.com", {Scope.SUBMIT}),
+    ):
+        await store.accounts.create_key(
+            account=account.name, environment=Environment.LIVE, scopes=scopes, owner=owner
+        )
+    gone = await store.accounts.create_key(
+        account=account.name,
+        environment=Environment.LIVE,
+        scopes={Scope.SUBMIT},
+        owner="gone@example.com",
+    )
+    await store.accounts.revoke_key(gone)
+    teams = ok(await client_factory(account.live_key).get("/v1/teams"))
+    assert teams == [
+        {"email": f"{account.name}@hookline.local", "role": "admin"},
+        {"email": "ann@example.com", "role": "labeler"},
+        {"email": "bob@example.com", "role": "manager"},
+        {"email": "cy@example.com", "role": "member"},
+    ]
+
+
+async def test_teams_is_per_account(
+    api: httpx.AsyncClient, account: Account, account_factory: AccountFactory
+) -> None:
+    """GET /teams does not list another account's members."""
+    other = await account_factory()
+    emails = {member["email"] for member in ok(await api.get("/v1/teams"))}
+    assert emails == {f"{account.name}@hookline.local"}
+    assert f"{other.name}@hookline.local" not in emails
+
+
+async def test_healthz_and_readyz(client_factory: ClientFactory, backend: str) -> None:
+    """/healthz and /readyz answer without a key; readyz names the database."""
+    anonymous = client_factory()
+    assert ok(await anonymous.get("/healthz")) == {"status": "ok"}
+    assert ok(await anonymous.get("/readyz")) == {"status": "ok", "database": backend}
+
+
+async def test_openapi_documents_every_route(
+    client_factory: ClientFactory, store: Store, settings: Settings
+) -> None:
+    """/v1/openapi.json describes every route and method the app serves."""
+    document = ok(await client_factory().get("/v1/openapi.json"))
+    assert document["openapi"].startswith("3.")
+    documented = {
+        (path, method.upper())
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    app = create_app(store=store, settings=settings)
+    served = {
+        (route.path, method)
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    assert documented == served
+    assert {(api.path, api.method) for api in API} <= documented
+    assert len(served) == len(API) + 3
+    for api in API:
+        operation = document["paths"][api.path][api.method.lower()]
+        assert operation["summary"] == api.summary
+        assert set(operation["responses"]) >= {"200", "400", "401", "404"}
