@@ -353,7 +353,7 @@ class CatalogStore:
             .group_by(tasks.c.status)
         )
         async with self._db.read() as conn:
-            counts: dict[str, int] = dict((await conn.execute(query)).tuples().all())
+            counts: dict[str, int] = dict((await conn.execute(query)).all())
         return batch, {s.value: counts.get(s.value, 0) for s in TaskStatus}
 
     # Files

@@ -29,6 +29,7 @@ from hookline.models import (
     TaskStatus,
 )
 from hookline.store.base import Database
+from hookline.store.batching import GroupCommit
 from hookline.store.dialect import insert, json_array_overlaps
 from hookline.store.tables import audits, tasks
 
@@ -80,6 +81,7 @@ def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
 class TaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._creates: GroupCommit[dict[str, Any], Task] = GroupCommit(self._insert_batch)
 
     async def create(
         self, principal: Principal, new: NewTask, *, completed_response: JSON | None = None
@@ -87,7 +89,8 @@ class TaskStore:
         """Insert a task; a taken unique_id raises `DuplicateUniqueId` naming the other task.
 
         With `completed_response` the task is stored already completed (Scale's
-        test environment completes tasks in the create request).
+        test environment completes tasks in the create request). Concurrent
+        creates share a transaction (see `GroupCommit`).
         """
         now = self._db.clock()
         completed = completed_response is not None
@@ -100,6 +103,7 @@ class TaskStore:
             "instruction": new.instruction,
             "params": new.params,
             "response": completed_response,
+            "error": None,
             "metadata": new.metadata,
             "tags": new.tags,
             "unique_id": new.unique_id,
@@ -109,29 +113,67 @@ class TaskStore:
             "callback_completed": False,
             "times_redone": 0,
             "priority": new.priority,
+            "customer_review_status": None,
             "created_at": now,
             "updated_at": now,
             "completed_at": now if completed else None,
         }
+        return await self._creates.submit(values)
+
+    async def _insert_batch(self, rows: Sequence[dict[str, Any]]) -> list[Task | BaseException]:
+        """One multi-row INSERT … ON CONFLICT DO NOTHING; rows it skipped are duplicates."""
         stmt = (
             insert(tasks, self._db.dialect)
-            .values(values)
+            .values(list(rows))
             .on_conflict_do_nothing(
                 index_elements=["account_id", "environment", "unique_id"],
                 index_where=tasks.c.unique_id.is_not(None),
             )
             .returning(*tasks.c)
         )
-        async with self._db.write() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-            if row is None:
-                # Only the unique_id index can conflict.
-                unique_id = new.unique_id or ""
-                other = await conn.scalar(
-                    sa.select(tasks.c.id).where(*_scoped(principal), tasks.c.unique_id == unique_id)
+        try:
+            async with self._db.write() as conn:
+                inserted = {r["id"]: r for r in (await conn.execute(stmt)).mappings()}
+                holders = await self._unique_id_holders(
+                    conn, [row for row in rows if row["id"] not in inserted]
                 )
-                raise DuplicateUniqueId(unique_id, other or "unknown")
-        return _task(row)
+        except sa.exc.DBAPIError:
+            if len(rows) == 1:
+                raise
+            # Something in one row broke the batch: write each alone, so only it fails.
+            return [await self._insert_alone(row) for row in rows]
+        outcomes: list[Task | BaseException] = []
+        for row in rows:
+            if row["id"] in inserted:
+                outcomes.append(_task(inserted[row["id"]]))
+            else:
+                key = (row["account_id"], row["environment"], row["unique_id"])
+                outcomes.append(
+                    DuplicateUniqueId(row["unique_id"] or "", holders.get(key, "unknown"))
+                )
+        return outcomes
+
+    async def _insert_alone(self, row: dict[str, Any]) -> Task | BaseException:
+        try:
+            (outcome,) = await self._insert_batch([row])
+        except sa.exc.DBAPIError as exc:
+            return exc
+        return outcome
+
+    async def _unique_id_holders(
+        self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> dict[tuple[int, str, str], str]:
+        """Which task holds each of these rows' unique_ids (for the 409 message)."""
+        if not rows:
+            return {}
+        keys = {(r["account_id"], r["environment"], r["unique_id"]) for r in rows}
+        query = sa.select(
+            tasks.c.account_id, tasks.c.environment, tasks.c.unique_id, tasks.c.id
+        ).where(
+            sa.tuple_(tasks.c.account_id, tasks.c.environment, tasks.c.unique_id).in_(list(keys))
+        )
+        found = (await conn.execute(query)).all()
+        return {(a, e, u): task_id for a, e, u, task_id in found}
 
     async def get(self, principal: Principal, task_id: str) -> Task:
         async with self._db.read() as conn:

@@ -14,7 +14,7 @@ from tests.api.support import list_tasks
 async def test_concurrent_creates_with_one_unique_id_make_one_task(
     api: httpx.AsyncClient,
 ) -> None:
-    """50 concurrent creates with one unique_id give one 200, 49 × 409 and one task."""
+    """50 concurrent creates with one unique_id give one 200, 49 x 409 and one task."""
     responses = await asyncio.gather(
         *(api.post("/v1/task/echo", json={"unique_id": "race", "n": n}) for n in range(50))
     )

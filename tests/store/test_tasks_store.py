@@ -58,7 +58,7 @@ async def test_concurrent_creates_with_one_unique_id_store_one_task(
         await store.close()
     created = [r for r in results if not isinstance(r, BaseException)]
     duplicates = [r for r in results if isinstance(r, DuplicateUniqueId)]
-    assert len(created) == 1
+    assert len(created) == 1, [repr(r)[:300] for r in results[:3]]
     assert len(duplicates) == 49
     assert {d.task_id for d in duplicates} == {created[0].id}
     assert page.total == 1
@@ -90,3 +90,29 @@ async def test_tasks_are_scoped_to_account_and_environment(
             await store.tasks.get(account.test, task.id)
     finally:
         await store.close()
+
+
+async def test_a_row_that_breaks_a_shared_batch_fails_alone(
+    database_url: str, account: Account
+) -> None:
+    """Creates sharing a transaction with a failing row are still stored; only that row fails."""
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    ghost = dataclasses.replace(account.live, account_id=987_654_321)  # violates the foreign key
+    store = open_store(database_url)
+    try:
+        results = await asyncio.gather(
+            store.tasks.create(account.live, new_task(unique_id="before")),
+            store.tasks.create(ghost, new_task()),
+            store.tasks.create(account.live, new_task(unique_id="after")),
+            return_exceptions=True,
+        )
+        page = await store.tasks.page(
+            account.live, TaskFilter(unique_ids=("before", "after")), limit=10
+        )
+    finally:
+        await store.close()
+    assert isinstance(results[1], sa.exc.IntegrityError)
+    assert page.total == 2
