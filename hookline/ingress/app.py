@@ -25,7 +25,7 @@ from hookline.ingress.http import (
     handle_unexpected,
     require,
 )
-from hookline.ingress.middleware import BodyLimit, RawPathRouting
+from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
 from hookline.ingress.query import TASK_LIST_PARAMS
 from hookline.ingress.services import Services
@@ -122,6 +122,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(RequestContext),
             Middleware(RawPathRouting),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
         ],

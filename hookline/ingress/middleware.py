@@ -2,10 +2,60 @@
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
+
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline.errors import BodyTooLarge
 from hookline.ingress.http import error_response
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+log = structlog.get_logger("hookline.ingress")
+
+
+class RequestContext:
+    """Bind a request id to the logs of one request and answer it in `x-request-id`.
+
+    A well-formed `x-request-id` from the caller (a load balancer, say) is kept.
+    Each request is logged at debug level; failures are logged by the error handlers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                log.debug(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
 
 
 class RawPathRouting:
