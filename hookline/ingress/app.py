@@ -82,15 +82,25 @@ API: tuple[Api, ...] = (
 )  # fmt: skip
 
 
-def _route(api: Api) -> Route:
+def _routes(apis: tuple[Api, ...]) -> list[Route]:
+    """One route per path, so that a 405 lists every method the path allows."""
+    by_path: dict[str, dict[str, Api]] = {}
+    for api in apis:
+        by_path.setdefault(api.path, {})[api.method] = api
+    return [_route(path, by_method) for path, by_method in by_path.items()]
+
+
+def _route(path: str, by_method: dict[str, Api]) -> Route:
     async def endpoint(request: Request) -> Response:
+        api = by_method[request.method if request.method != "HEAD" else "GET"]
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
         require(who, api.scope)
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
 
-    return Route(api.path, endpoint, methods=[api.method], name=api.name)
+    names = [api.name for api in by_method.values() if api.name]
+    return Route(path, endpoint, methods=list(by_method), name=names[0] if names else None)
 
 
 async def healthz(request: Request) -> Response:
@@ -117,7 +127,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/v1/openapi.json", openapi, methods=["GET"]),
-        *(_route(api) for api in API),
+        *_routes(API),
     ]
     app = Starlette(
         routes=routes,

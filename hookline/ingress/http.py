@@ -95,9 +95,23 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise errors.Invalid(f"The request body is not valid JSON: {exc}") from exc
+    if b"\\u0000" in raw and _has_nul(body):
+        # PostgreSQL cannot store NUL in text or JSONB; refuse it on every backend alike.
+        raise errors.Invalid("Strings in the request body must not contain NUL (\\u0000)")
+    return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def read_object(request: Request, *, required: bool = True) -> dict[str, Any]:

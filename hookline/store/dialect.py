@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +32,15 @@ class Engines:
             await self.read.dispose()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# orjson both ways: JSON read back never holds what the HTTP edge cannot write
+# (PostgreSQL turns 1e20 into an integer wider than 64 bits; orjson reads it as a float).
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engines(url: str, settings: DatabaseSettings) -> Engines:
     """Engines for a database URL, configured for its backend."""
     parsed = sa.make_url(url)
@@ -43,6 +53,7 @@ def create_engines(url: str, settings: DatabaseSettings) -> Engines:
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
+        **_JSON,
     )
     return Engines(write=engine, read=engine, dialect="postgresql")
 
@@ -55,6 +66,7 @@ def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> 
         pool_size=1 if immediate else settings.pool_size,
         max_overflow=0 if immediate else settings.max_overflow,
         connect_args={"timeout": settings.busy_timeout_ms / 1000},
+        **_JSON,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -52,6 +52,10 @@ def json_bytes(value: Any) -> bytes:
             json_bytes({"callback_url": "not a url"}), "callback_url", id="callback-not-url"
         ),
         pytest.param(json_bytes({"callback_url": 5}), "callback_url", id="callback-number"),
+        pytest.param(
+            json_bytes({"callback_url": "http://[::1/cb"}), "callback_url", id="callback-malformed"
+        ),
+        pytest.param(json_bytes({"callback_url": "https:///cb"}), "callback_url", id="no-host"),
         pytest.param(json_bytes({"project": "nope"}), "nope", id="unknown-project"),
         pytest.param(json_bytes({"batch": "nope"}), "nope", id="unknown-batch"),
     ],
@@ -241,3 +245,64 @@ async def test_get_task_rejects_query_parameters(api: httpx.AsyncClient) -> None
     """GET /task/{id} with an unknown parameter is a 400."""
     task = await create_task(api)
     error_of(await api.get(f"/v1/task/{task['task_id']}", params={"expand": "all"}), 400)
+
+
+@pytest.mark.parametrize("length", ["abc", "-1"])
+async def test_invalid_content_length_answers_400(api: httpx.AsyncClient, length: str) -> None:
+    """A Content-Length that is not a non-negative integer is a 400 and stores nothing."""
+    response = await api.post(
+        "/v1/task/echo", content=b"{}", headers={**JSON_HEADERS, "content-length": length}
+    )
+    assert "Content-Length" in error_of(response, 400)
+    assert await total(api) == 0
+
+
+async def test_wrong_method_lists_every_allowed_method(api: httpx.AsyncClient) -> None:
+    """A 405's Allow header lists every method the path serves."""
+    task = await create_task(api)
+    response = await api.patch(f"/v1/task/{task['task_id']}", json={})
+    error_of(response, 405)
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    tags = await api.get(f"/v1/task/{task['task_id']}/tags")
+    assert {"POST", "PUT", "DELETE"} <= {m.strip() for m in tags.headers["allow"].split(",")}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"x": 1e20}, id="float-1e20-in-params"),
+        pytest.param({"x": 10**30}, id="int-over-64-bits-in-params"),
+        pytest.param({"metadata": {"m": 1e25}}, id="float-1e25-in-metadata"),
+    ],
+)
+async def test_large_numbers_round_trip(
+    api: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    """A number beyond 64 bits in params or metadata reads back, and the list still works."""
+    task = await create_task(api, **body)
+    assert task["params"].get("x") == pytest.approx(body.get("x"))
+    assert task["metadata"] == pytest.approx(body.get("metadata", {}))
+    assert (await total(api)) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"x": "a\u0000b"}, id="nul-in-a-param-value"),
+        pytest.param({"metadata": {"k\u0000": 1}}, id="nul-in-a-metadata-key"),
+    ],
+)
+async def test_nul_character_is_stored_or_refused_never_a_500(
+    api: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    """A U+0000 in a string is kept as sent or refused with a 400, never a 500."""
+    response = await api.post("/v1/task/echo", json=body)
+    if response.status_code == 400:
+        error_of(response, 400)
+        assert await total(api) == 0
+    else:
+        task = ok(response)
+        assert ok(await api.get(f"/v1/task/{task['task_id']}")) == task
+        assert task["params"].get("x") == body.get("x")
+        assert task["metadata"] == body.get("metadata", {})

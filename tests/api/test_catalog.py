@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 
 from tests.api.support import create_task, error_of, ok
 from tests.conftest import Account, AccountFactory, ClientFactory
@@ -214,11 +213,6 @@ async def test_test_key_batch_starts_in_progress(
     assert (await create_batch(test_client, "b", "p"))["status"] == "in_progress"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/catalog.py:356 calls Result.tuples(), deprecated in SQLAlchemy 2.1; "
-    "the warning (an error under filterwarnings=error) turns the status endpoint into a 500",
-)
 async def test_batch_status_counts_tasks_by_status(api: httpx.AsyncClient) -> None:
     """GET /batches/{name}/status counts the batch's tasks by status."""
     await create_project(api, "p")

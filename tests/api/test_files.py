@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from starlette.routing import Route
 
-from hookline.config import Settings
+from hookline.config import Settings, load_settings
 from hookline.ingress import create_app
 from hookline.ingress.app import API
 from hookline.models import Environment, Scope
-from hookline.store import Store
+from hookline.store import Store, open_store
 from tests.api.support import error_of, ok
 from tests.conftest import Account, AccountFactory, ClientFactory
 
@@ -126,6 +127,32 @@ async def test_healthz_and_readyz(client_factory: ClientFactory, backend: str) -
     anonymous = client_factory()
     assert ok(await anonymous.get("/healthz")) == {"status": "ok"}
     assert ok(await anonymous.get("/readyz")) == {"status": "ok", "database": backend}
+
+
+async def test_unreachable_database_answers_503(account: Account, tmp_path: Path) -> None:
+    """With the database unreachable, readyz and the API answer 503 with Retry-After."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'hookline.db'}"
+    broken = open_store(url)
+    app = create_app(
+        store=broken,
+        settings=load_settings(
+            environ={"HOOKLINE_DATABASE_URL": url, "HOOKLINE_FILES_DIR": str(tmp_path)}
+        ),
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", auth=(account.live_key, "")
+        ) as client:
+            assert ok(await client.get("/healthz")) == {"status": "ok"}
+            for response in (
+                await client.get("/readyz"),
+                await client.post("/v1/task/echo", json={"x": 1}),
+            ):
+                error_of(response, 503)
+                assert response.headers["retry-after"] == "1"
+    finally:
+        await broken.close()
 
 
 async def test_openapi_documents_every_route(

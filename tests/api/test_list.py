@@ -164,6 +164,9 @@ async def test_filter_by_customer_review_status(
     }
     assert await ids(test_client, customer_review_status="pending") == {unreviewed["task_id"]}
     assert await total(test_client, customer_review_status="fixed") == 0
+    listed = await list_tasks(test_client, customer_review_status="accepted")
+    assert listed["docs"] == [ok(await test_client.get(f"/v1/task/{accepted['task_id']}"))]
+    assert listed["docs"][0]["audits"][0]["audit_result"] == "accepted"
     error_of(await test_client.get("/v1/tasks", params={"customer_review_status": "meh"}), 400)
 
 

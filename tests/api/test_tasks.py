@@ -45,6 +45,8 @@ async def test_create_splits_task_fields_from_params(api: httpx.AsyncClient) -> 
     assert task["audits"] == []
     assert task["callback_completed"] is False
     assert task["times_redone"] == 0
+    for key in ("created_at", "updated_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", task[key])
     assert ok(await api.get(f"/v1/task/{task['task_id']}")) == task
 
 
