@@ -276,9 +276,7 @@ async def test_wrong_method_lists_every_allowed_method(api: httpx.AsyncClient) -
         pytest.param({"metadata": {"m": 1e25}}, id="float-1e25-in-metadata"),
     ],
 )
-async def test_large_numbers_round_trip(
-    api: httpx.AsyncClient, body: dict[str, Any]
-) -> None:
+async def test_large_numbers_round_trip(api: httpx.AsyncClient, body: dict[str, Any]) -> None:
     """A number beyond 64 bits in params or metadata reads back, and the list still works."""
     task = await create_task(api, **body)
     assert task["params"].get("x") == pytest.approx(body.get("x"))
