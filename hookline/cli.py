@@ -97,7 +97,13 @@ def main() -> None:
 @common
 @click.option("--host", help="Interface to listen on [default 127.0.0.1; HOOKLINE_SERVER_HOST].")
 @click.option("--port", type=int, help="Port to listen on [default 8000; HOOKLINE_SERVER_PORT].")
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="debug logs every request.",
+)
 def serve(
     config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
 ) -> None:
@@ -155,6 +161,11 @@ async def _prepare_schema(store: Store) -> None:
 async def _bootstrap_account(store: Store) -> None:
     """On the very first start, make an account and show its keys once."""
     if await store.accounts.any_exists():
+        log.info(
+            "api_keys",
+            hint="list them with `hookline keys list`; add one with "
+            "`hookline keys create --account NAME`",
+        )
         return
     live = await store.accounts.create_key(
         account=DEFAULT_ACCOUNT, environment=Environment.LIVE, scopes=ALL_SCOPES

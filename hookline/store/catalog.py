@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import DuplicateName, Invalid, NotFound
 from hookline.ids import new_object_id
@@ -77,6 +78,16 @@ def _in_scope(table: sa.Table, principal: Principal) -> list[sa.ColumnElement[bo
     ]
 
 
+async def _by_name(
+    conn: AsyncConnection, table: sa.Table, principal: Principal, name: str, *, lock: bool = False
+) -> sa.RowMapping | None:
+    """The row of `table` called `name` in the principal's scope (locked for update on request)."""
+    query = sa.select(table).where(*_in_scope(table, principal), table.c.name == name)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).mappings().first()
+
+
 class CatalogStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -109,17 +120,7 @@ class CatalogStore:
 
     async def get_project(self, principal: Principal, name: str) -> Project:
         async with self._db.read() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(projects).where(
-                            *_in_scope(projects, principal), projects.c.name == name
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = await _by_name(conn, projects, principal, name)
         if row is None:
             raise NotFound(f'Project "{name}" not found')
         return _project(row)
@@ -135,12 +136,7 @@ class CatalogStore:
     ) -> Project:
         """Merge `params` over the current version into a new one; the history keeps them all."""
         async with self._db.write() as conn:
-            query = sa.select(projects).where(
-                *_in_scope(projects, principal), projects.c.name == name
-            )
-            if self._db.dialect == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).mappings().first()
+            row = await _by_name(conn, projects, principal, name, lock=True)
             if row is None:
                 raise NotFound(f'Project "{name}" not found')
             history = list(row["param_history"])
@@ -177,17 +173,7 @@ class CatalogStore:
         found_project = found_batch = None
         async with self._db.read() as conn:
             if batch is not None:
-                row = (
-                    (
-                        await conn.execute(
-                            sa.select(batches).where(
-                                *_in_scope(batches, principal), batches.c.name == batch
-                            )
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
+                row = await _by_name(conn, batches, principal, batch)
                 if row is None:
                     raise Invalid(
                         f'Batch "{batch}" does not exist; create it with POST /v1/batches'
@@ -195,17 +181,7 @@ class CatalogStore:
                 found_batch = _batch(row)
                 project = project or found_batch.project
             if project is not None:
-                row = (
-                    (
-                        await conn.execute(
-                            sa.select(projects).where(
-                                *_in_scope(projects, principal), projects.c.name == project
-                            )
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
+                row = await _by_name(conn, projects, principal, project)
                 if row is None:
                     raise Invalid(
                         f'Project "{project}" does not exist; create it with POST /v1/projects'
@@ -250,12 +226,7 @@ class CatalogStore:
             .returning(*batches.c)
         )
         async with self._db.write() as conn:
-            exists = await conn.scalar(
-                sa.select(projects.c.id).where(
-                    *_in_scope(projects, principal), projects.c.name == project
-                )
-            )
-            if exists is None:
+            if await _by_name(conn, projects, principal, project) is None:
                 raise Invalid(f'Project "{project}" does not exist; create it first')
             row = (await conn.execute(stmt)).mappings().first()
         if row is None:
@@ -264,17 +235,7 @@ class CatalogStore:
 
     async def get_batch(self, principal: Principal, name: str) -> Batch:
         async with self._db.read() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(batches).where(
-                            *_in_scope(batches, principal), batches.c.name == name
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = await _by_name(conn, batches, principal, name)
         if row is None:
             raise NotFound(f'Batch "{name}" not found')
         return _batch(row)
