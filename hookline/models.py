@@ -81,6 +81,50 @@ class Audit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TaskEvent:
+    """One line of the audit trail: who did what to a task, when."""
+
+    id: int
+    task_id: str
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    details: dict[str, JSON] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """A review with the task it belongs to, as `GET /v1/audits` lists it."""
+
+    id: int
+    task_id: str
+    project: str | None
+    audit: Audit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventFilter:
+    task_id: str | None = None
+    actions: tuple[str, ...] = ()
+    actor: str | None = None
+    project: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditFilter:
+    results: tuple[str, ...] = ()
+    auditor: str | None = None
+    project: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Task:
     id: str
     type: str
@@ -103,6 +147,9 @@ class Task:
     updated_at: datetime
     completed_at: datetime | None
     audits: tuple[Audit, ...] = ()
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,9 +16,9 @@ from hookline.ingress.query import (
     reject_unknown,
     single,
 )
-from hookline.ingress.serialize import batch_json, project_json
 from hookline.ingress.services import services
 from hookline.models import BatchStatus, Principal
+from hookline.serialize import batch_json, project_json
 from hookline.submission import (
     MAX_NAME_LENGTH,
     check_callback_url,

@@ -13,9 +13,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from hookline.errors import Invalid, NotFound
 from hookline.ingress.http import path_param, read_object
-from hookline.ingress.serialize import file_json, teammate_json
 from hookline.ingress.services import services
 from hookline.models import Principal, StoredFile
+from hookline.serialize import file_json, teammate_json
 from hookline.submission import check_callback_url, required_str
 
 _CHUNK_BYTES = 1 << 20

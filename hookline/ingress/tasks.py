@@ -10,9 +10,9 @@ from hookline.errors import Invalid
 from hookline.handlers.samples import sample_response
 from hookline.ingress.http import path_param, read_body, read_object
 from hookline.ingress.query import Cursor, parse_bool, parse_task_list
-from hookline.ingress.serialize import task_json
 from hookline.ingress.services import services
 from hookline.models import Environment, Principal, ReviewResult
+from hookline.serialize import task_json
 from hookline.submission import (
     check_tags,
     check_unique_id,

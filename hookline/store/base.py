@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Unavailable
 from hookline.store.dialect import Engines
+from hookline.store.signals import Signals
 
 
 def utc_now() -> datetime:
@@ -24,6 +25,7 @@ class Database:
     engines: Engines
     clock: Callable[[], datetime] = utc_now
     random_bytes: Callable[[int], bytes] = os.urandom
+    signals: Signals = field(default_factory=Signals)
 
     @property
     def dialect(self) -> str:

@@ -109,3 +109,12 @@ def take_migration_lock(sync_conn: Any) -> None:
     """Serialize concurrent `migrate` runs (SQLite's BEGIN IMMEDIATE already does)."""
     if sync_conn.dialect.name == "postgresql":
         sync_conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262611891)")
+
+
+WORK_CHANNEL = "hookline_work"
+
+
+async def notify_work(conn: Any) -> None:
+    """Tell other processes' dispatchers that new work exists (PostgreSQL only; a hint)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text(f"NOTIFY {WORK_CHANNEL}"))

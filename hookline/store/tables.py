@@ -124,6 +124,12 @@ tasks = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
+    # Work in progress: who holds the task, until when, how often it was tried,
+    # and when a retried task may run again.
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("run_after", UTCDateTime, nullable=True),
     # Dedup is the database's job: one live task per (account, environment, unique_id).
     sa.Index(
         "uq_tasks_unique_id",
@@ -139,6 +145,38 @@ tasks = sa.Table(
     sa.Index("ix_tasks_scope_status_id", "account_id", "environment", "status", "id"),
     sa.Index("ix_tasks_scope_project_id", "account_id", "environment", "project", "id"),
     sa.Index("ix_tasks_scope_batch_id", "account_id", "environment", "batch", "id"),
+    # Claims look at pending tasks only: finished rows leave this index.
+    sa.Index(
+        "ix_tasks_claimable",
+        "type",
+        "priority",
+        "id",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+task_events = sa.Table(
+    "task_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("task_id", sa.String(24), sa.ForeignKey("tasks.id"), nullable=False),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("from_status", sa.String(16), nullable=True),
+    sa.Column("to_status", sa.String(16), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("details", JSONType, nullable=True),
+    sa.Index("ix_task_events_task_id_id", "task_id", "id"),
+    sa.Index("ix_task_events_scope_id", "account_id", "environment", "id"),
 )
 
 audits = sa.Table(

@@ -17,6 +17,7 @@ from hookline.errors import (
     NotFound,
 )
 from hookline.ids import new_object_id
+from hookline.lifecycle import Action
 from hookline.models import (
     JSON,
     Audit,
@@ -30,11 +31,13 @@ from hookline.models import (
 )
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
-from hookline.store.dialect import insert, json_array_overlaps
+from hookline.store.dialect import insert, json_array_overlaps, notify_work
+from hookline.store.events import event_row, record
 from hookline.store.tables import audits, tasks
+from hookline.store.transitions import apply, load_for_update, scoped
 
 
-def _task(row: sa.RowMapping, task_audits: Sequence[Audit] = ()) -> Task:
+def task_from_row(row: sa.RowMapping, task_audits: Sequence[Audit] = ()) -> Task:
     return Task(
         id=row["id"],
         type=row["type"],
@@ -57,6 +60,9 @@ def _task(row: sa.RowMapping, task_audits: Sequence[Audit] = ()) -> Task:
         updated_at=row["updated_at"],
         completed_at=row["completed_at"],
         audits=tuple(task_audits),
+        attempts=row["attempts"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
     )
 
 
@@ -71,17 +77,12 @@ def _audit(row: sa.RowMapping) -> Audit:
     )
 
 
-def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    return [
-        tasks.c.account_id == principal.account_id,
-        tasks.c.environment == principal.environment.value,
-    ]
-
-
 class TaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._creates: GroupCommit[dict[str, Any], Task] = GroupCommit(self._insert_batch)
+        self._creates: GroupCommit[tuple[dict[str, Any], str], Task] = GroupCommit(
+            self._insert_batch
+        )
 
     async def create(
         self, principal: Principal, new: NewTask, *, completed_response: JSON | None = None
@@ -118,13 +119,20 @@ class TaskStore:
             "updated_at": now,
             "completed_at": now if completed else None,
         }
-        return await self._creates.submit(values)
+        return await self._creates.submit((values, principal.key_id))
 
-    async def _insert_batch(self, rows: Sequence[dict[str, Any]]) -> list[Task | BaseException]:
-        """One multi-row INSERT … ON CONFLICT DO NOTHING; rows it skipped are duplicates."""
+    async def _insert_batch(
+        self, items: Sequence[tuple[dict[str, Any], str]]
+    ) -> list[Task | BaseException]:
+        """One multi-row INSERT … ON CONFLICT DO NOTHING; rows it skipped are duplicates.
+
+        The `created` events (and `completed`, for test-environment tasks) go
+        into the same transaction.
+        """
+        rows = [values for values, _ in items]
         stmt = (
             insert(tasks, self._db.dialect)
-            .values(list(rows))
+            .values(rows)
             .on_conflict_do_nothing(
                 index_elements=["account_id", "environment", "unique_id"],
                 index_where=tasks.c.unique_id.is_not(None),
@@ -137,15 +145,20 @@ class TaskStore:
                 holders = await self._unique_id_holders(
                     conn, [row for row in rows if row["id"] not in inserted]
                 )
+                await record(conn, self._created_events(items, inserted))
+                if any(r["status"] == TaskStatus.PENDING for r in inserted.values()):
+                    await notify_work(conn)
         except sa.exc.DBAPIError:
-            if len(rows) == 1:
+            if len(items) == 1:
                 raise
             # Something in one row broke the batch: write each alone, so only it fails.
-            return [await self._insert_alone(row) for row in rows]
+            return [await self._insert_alone(item) for item in items]
+        if inserted:
+            self._db.signals.work_available()
         outcomes: list[Task | BaseException] = []
         for row in rows:
             if row["id"] in inserted:
-                outcomes.append(_task(inserted[row["id"]]))
+                outcomes.append(task_from_row(inserted[row["id"]]))
             else:
                 key = (row["account_id"], row["environment"], row["unique_id"])
                 outcomes.append(
@@ -153,9 +166,34 @@ class TaskStore:
                 )
         return outcomes
 
-    async def _insert_alone(self, row: dict[str, Any]) -> Task | BaseException:
+    @staticmethod
+    def _created_events(
+        items: Sequence[tuple[dict[str, Any], str]], inserted: Mapping[str, sa.RowMapping]
+    ) -> list[dict[str, Any]]:
+        events = []
+        for values, actor in items:
+            row = inserted.get(values["id"])
+            if row is None:
+                continue
+            at = row["created_at"]
+            events.append(event_row(row, at=at, actor=actor, action="created", to_status="pending"))
+            if row["status"] == TaskStatus.COMPLETED:
+                events.append(
+                    event_row(
+                        row,
+                        at=at,
+                        actor=actor,
+                        action="completed",
+                        from_status="pending",
+                        to_status="completed",
+                        reason="test environment: completed with a sample response",
+                    )
+                )
+        return events
+
+    async def _insert_alone(self, item: tuple[dict[str, Any], str]) -> Task | BaseException:
         try:
-            (outcome,) = await self._insert_batch([row])
+            (outcome,) = await self._insert_batch([item])
         except sa.exc.DBAPIError as exc:
             return exc
         return outcome
@@ -181,14 +219,14 @@ class TaskStore:
 
     async def _get(self, conn: AsyncConnection, principal: Principal, task_id: str) -> Task:
         row = (
-            (await conn.execute(sa.select(tasks).where(*_scoped(principal), tasks.c.id == task_id)))
+            (await conn.execute(sa.select(tasks).where(*scoped(principal), tasks.c.id == task_id)))
             .mappings()
             .first()
         )
         if row is None:
             raise NotFound(f"Task {task_id} not found")
         found = await self._audits(conn, [task_id])
-        return _task(row, found.get(task_id, ()))
+        return task_from_row(row, found.get(task_id, ()))
 
     async def _audits(
         self, conn: AsyncConnection, task_ids: Sequence[str]
@@ -215,7 +253,7 @@ class TaskStore:
         with_audits: bool = True,
     ) -> TaskPage:
         """One page, newest first, and the exact total for the filter."""
-        conditions = [*_scoped(principal), *self._conditions(where)]
+        conditions = [*scoped(principal), *self._conditions(where)]
         page_query = sa.select(tasks).where(*conditions)
         if before_id is not None:
             page_query = page_query.where(tasks.c.id < before_id)
@@ -227,7 +265,7 @@ class TaskStore:
             has_more = len(rows) > limit
             rows = rows[:limit]
             found = await self._audits(conn, [r["id"] for r in rows]) if with_audits else {}
-        docs = [_task(row, found.get(row["id"], ())) for row in rows]
+        docs = [task_from_row(row, found.get(row["id"], ())) for row in rows]
         return TaskPage(
             docs=docs, total=total, has_more=has_more, last_id=docs[-1].id if docs else None
         )
@@ -269,39 +307,58 @@ class TaskStore:
 
     async def cancel(self, principal: Principal, task_id: str, *, clear_unique_id: bool) -> Task:
         """pending → canceled; anything else is a 400 (the client cannot read a 409 here)."""
-        values: dict[str, Any] = {"status": TaskStatus.CANCELED.value}
-        if clear_unique_id:
-            values["unique_id"] = None
         async with self._db.write() as conn:
-            changed = await self._update(conn, principal, task_id, values, TaskStatus.PENDING)
-            if not changed:
-                task = await self._get(conn, principal, task_id)
-                raise IllegalOnBodyless(
-                    f"Task {task_id} cannot be canceled: it is {task.status}; "
-                    "only pending tasks can be canceled"
+            row = await load_for_update(conn, principal, task_id)
+            try:
+                row = await apply(
+                    self._db,
+                    conn,
+                    row,
+                    Action.CANCEL,
+                    actor=principal.key_id,
+                    extra={"unique_id": None} if clear_unique_id else None,
+                    details={"cleared_unique_id": row["unique_id"]} if clear_unique_id else None,
                 )
-            return await self._get(conn, principal, task_id)
+            except IllegalTransition as exc:
+                raise IllegalOnBodyless(
+                    f"Task {task_id} cannot be canceled: it is {row['status']}; "
+                    "only pending tasks can be canceled"
+                ) from exc
+            task = await self._with_audits(conn, row)
+        self._db.signals.tasks_changed([task_id])
+        return task
 
     async def set_unique_id(
         self, principal: Principal, task_id: str, unique_id: str | None
     ) -> Task:
         async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
             try:
                 async with conn.begin_nested():
-                    await self._update_or_404(conn, principal, task_id, {"unique_id": unique_id})
+                    row = await self._change(
+                        conn,
+                        principal,
+                        row,
+                        {"unique_id": unique_id},
+                        action="unique_id_changed",
+                        details={"from": row["unique_id"], "to": unique_id},
+                    )
             except sa.exc.IntegrityError as exc:
                 other = await conn.scalar(
-                    sa.select(tasks.c.id).where(*_scoped(principal), tasks.c.unique_id == unique_id)
+                    sa.select(tasks.c.id).where(*scoped(principal), tasks.c.unique_id == unique_id)
                 )
                 raise DuplicateUniqueId(unique_id or "", other or "unknown") from exc
-            return await self._get(conn, principal, task_id)
+            return await self._with_audits(conn, row)
 
     async def set_metadata(
         self, principal: Principal, task_id: str, metadata: dict[str, JSON]
     ) -> Task:
         async with self._db.write() as conn:
-            await self._update_or_404(conn, principal, task_id, {"metadata": metadata})
-            return await self._get(conn, principal, task_id)
+            row = await load_for_update(conn, principal, task_id)
+            row = await self._change(
+                conn, principal, row, {"metadata": metadata}, action="metadata_set"
+            )
+            return await self._with_audits(conn, row)
 
     async def change_tags(
         self, principal: Principal, task_id: str, *, mode: str, tags: Sequence[str], max_tags: int
@@ -312,13 +369,8 @@ class TaskStore:
             Invalid: the result would have more than `max_tags` tags.
         """
         async with self._db.write() as conn:
-            query = sa.select(tasks.c.tags).where(*_scoped(principal), tasks.c.id == task_id)
-            if self._db.dialect == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).first()
-            if row is None:
-                raise NotFound(f"Task {task_id} not found")
-            current: list[str] = list(row[0] or [])
+            row = await load_for_update(conn, principal, task_id)
+            current: list[str] = list(row["tags"] or [])
             if mode == "set":
                 result = list(dict.fromkeys(tags))
             elif mode == "add":
@@ -329,61 +381,107 @@ class TaskStore:
                 raise Invalid(
                     f"A task can have at most {max_tags} tags; this would give it {len(result)}"
                 )
-            await self._update_or_404(conn, principal, task_id, {"tags": result})
-            return await self._get(conn, principal, task_id)
-
-    async def audit(
-        self, principal: Principal, task_id: str, *, result: ReviewResult, comments: str | None
-    ) -> Task:
-        """Record a customer review of a completed task; its review status follows."""
-        async with self._db.write() as conn:
-            changed = await self._update(
+            row = await self._change(
                 conn,
                 principal,
-                task_id,
-                {"customer_review_status": result.value},
-                TaskStatus.COMPLETED,
+                row,
+                {"tags": result},
+                action="tags_changed",
+                details={"mode": mode, "from": current, "to": result},
             )
-            if not changed:
-                task = await self._get(conn, principal, task_id)
+            return await self._with_audits(conn, row)
+
+    async def audit(
+        self,
+        principal: Principal,
+        task_id: str,
+        *,
+        result: ReviewResult,
+        comments: str | None,
+        source: str = "customer",
+        audit_time_secs: float | None = None,
+        fixed_response: JSON | None = None,
+    ) -> Task:
+        """Record a review of a completed task; its review status follows the latest.
+
+        A reviewer's `fixed` result may carry the corrected response, which replaces the task's.
+        """
+        async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
+            if row["status"] != TaskStatus.COMPLETED:
                 raise IllegalTransition(
-                    f"Task {task_id} cannot be audited: it is {task.status}; "
+                    f"Task {task_id} cannot be audited: it is {row['status']}; "
                     "only completed tasks can be audited"
                 )
+            values: dict[str, Any] = {"customer_review_status": result.value}
+            if fixed_response is not None:
+                values["response"] = fixed_response
+            row = await self._change(
+                conn,
+                principal,
+                row,
+                values,
+                action="audited",
+                reason=comments,
+                details={
+                    "result": result.value,
+                    "source": source,
+                    "response_fixed": fixed_response is not None,
+                },
+            )
             await conn.execute(
                 sa.insert(audits).values(
                     task_id=task_id,
                     audited_by=principal.owner,
                     audited_at=self._db.clock(),
-                    audit_time_secs=None,
+                    audit_time_secs=audit_time_secs,
                     audit_result=result.value,
-                    audit_source="customer",
+                    audit_source=source,
                     comments=comments,
                 )
             )
-            return await self._get(conn, principal, task_id)
+            return await self._with_audits(conn, row)
 
-    async def _update(
+    async def _change(
         self,
         conn: AsyncConnection,
         principal: Principal,
-        task_id: str,
+        row: sa.RowMapping,
         values: Mapping[str, Any],
-        required_status: TaskStatus | None = None,
-    ) -> bool:
-        """A guarded update; False when no row matched (absent, or not in the status)."""
-        stmt = (
-            sa.update(tasks)
-            .where(*_scoped(principal), tasks.c.id == task_id)
-            .values(**values, updated_at=self._db.clock())
+        *,
+        action: str,
+        reason: str | None = None,
+        details: dict[str, JSON] | None = None,
+    ) -> sa.RowMapping:
+        """Update fields that do not change the status, and record the event."""
+        now = self._db.clock()
+        updated = (
+            (
+                await conn.execute(
+                    sa.update(tasks)
+                    .where(tasks.c.id == row["id"])
+                    .values(**values, updated_at=now)
+                    .returning(*tasks.c)
+                )
+            )
+            .mappings()
+            .one()
         )
-        if required_status is not None:
-            stmt = stmt.where(tasks.c.status == required_status.value)
-        result = await conn.execute(stmt)
-        return bool(result.rowcount)
+        await record(
+            conn,
+            [
+                event_row(
+                    updated,
+                    at=now,
+                    actor=principal.key_id,
+                    action=action,
+                    reason=reason,
+                    details=details,
+                )
+            ],
+        )
+        return updated
 
-    async def _update_or_404(
-        self, conn: AsyncConnection, principal: Principal, task_id: str, values: Mapping[str, Any]
-    ) -> None:
-        if not await self._update(conn, principal, task_id, values):
-            raise NotFound(f"Task {task_id} not found")
+    async def _with_audits(self, conn: AsyncConnection, row: sa.RowMapping) -> Task:
+        found = await self._audits(conn, [row["id"]])
+        return task_from_row(row, found.get(row["id"], ()))

@@ -1,4 +1,4 @@
-"""Domain values as Scale's JSON objects."""
+"""Domain values as Scale's JSON objects (shared by the API, handlers and callbacks)."""
 
 from __future__ import annotations
 

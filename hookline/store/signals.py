@@ -1,0 +1,50 @@
+"""In-process wake-ups: new work for the dispatcher, changes for long-polling readers.
+
+These are hints within one process; other processes poll (and, on PostgreSQL,
+also hear NOTIFY). Nothing relies on a hint arriving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+class Signals:
+    def __init__(self) -> None:
+        self._work = asyncio.Event()
+        self._watchers: dict[str, set[asyncio.Event]] = {}
+
+    def work_available(self) -> None:
+        self._work.set()
+
+    async def wait_for_work(self, timeout_s: float) -> bool:
+        """Wait until work is announced or `timeout_s` passes; True if announced."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._work.wait()
+        except TimeoutError:
+            return False
+        finally:
+            self._work.clear()
+        return True
+
+    def tasks_changed(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            for event in self._watchers.get(task_id, ()):
+                event.set()
+
+    @contextmanager
+    def watch(self, task_id: str) -> Iterator[asyncio.Event]:
+        """An event set whenever this process changes the task."""
+        event = asyncio.Event()
+        self._watchers.setdefault(task_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            watchers = self._watchers.get(task_id)
+            if watchers is not None:
+                watchers.discard(event)
+                if not watchers:
+                    del self._watchers[task_id]

@@ -1,0 +1,98 @@
+"""Apply a lifecycle transition to a stored task: guarded update plus its event, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline import lifecycle
+from hookline.errors import Conflict, NotFound
+from hookline.models import JSON, Principal, TaskStatus
+from hookline.store.base import Database
+from hookline.store.events import event_row, record
+from hookline.store.tables import tasks
+
+
+def scoped(principal: Principal | None) -> list[sa.ColumnElement[bool]]:
+    """Conditions that keep a query inside the principal's account and environment."""
+    if principal is None:
+        return []
+    return [
+        tasks.c.account_id == principal.account_id,
+        tasks.c.environment == principal.environment.value,
+    ]
+
+
+async def load_for_update(
+    conn: AsyncConnection, principal: Principal | None, task_id: str
+) -> sa.RowMapping:
+    """The task row, locked until the transaction ends (SQLite's writer already holds the lock).
+
+    Raises:
+        NotFound: no such task in the principal's scope.
+    """
+    query = sa.select(tasks).where(*scoped(principal), tasks.c.id == task_id).with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound(f"Task {task_id} not found")
+    return row
+
+
+async def apply(
+    db: Database,
+    conn: AsyncConnection,
+    row: sa.RowMapping,
+    action: lifecycle.Action,
+    *,
+    actor: str,
+    reason: str | None = None,
+    details: dict[str, JSON] | None = None,
+    response: JSON | None = None,
+    error: str | None = None,
+    guards: Sequence[sa.ColumnElement[bool]] = (),
+    extra: dict[str, Any] | None = None,
+) -> sa.RowMapping:
+    """Move the task along `action`, guarded by its current status (and `guards`).
+
+    Raises:
+        IllegalTransition: the action does not apply to the task's status.
+        Conflict: the task changed under us (a guard no longer holds).
+    """
+    now = db.clock()
+    change = lifecycle.transition(
+        TaskStatus(row["status"]),
+        action,
+        now=now,
+        has_callback=bool(row["callback_url"]),
+        times_redone=row["times_redone"],
+        response=response,
+        error=error,
+    )
+    stmt = (
+        sa.update(tasks)
+        .where(tasks.c.id == row["id"], tasks.c.status == row["status"], *guards)
+        .values(status=change.to_status.value, updated_at=now, **change.changes, **(extra or {}))
+        .returning(*tasks.c)
+    )
+    updated = (await conn.execute(stmt)).mappings().first()
+    if updated is None:
+        raise Conflict(f"Task {row['id']} changed while this request ran; read it and try again")
+    await record(
+        conn,
+        [
+            event_row(
+                updated,
+                at=now,
+                actor=actor,
+                action=change.event,
+                from_status=change.from_status.value,
+                to_status=change.to_status.value,
+                reason=reason,
+                details=details,
+            )
+        ],
+    )
+    return updated
