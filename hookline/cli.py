@@ -6,12 +6,14 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import click
 import structlog
 import uvicorn
@@ -93,58 +95,136 @@ def main() -> None:
     """
 
 
+def _server_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"]),
+        default="info",
+        show_default=True,
+        help="debug logs every request.",
+    )(f)
+    f = click.option(
+        "--port", type=int, help="Port to listen on [default 8000; HOOKLINE_SERVER_PORT]."
+    )(f)
+    return click.option(
+        "--host", help="Interface to listen on [default 127.0.0.1; HOOKLINE_SERVER_HOST]."
+    )(f)
+
+
 @main.command()
 @common
-@click.option("--host", help="Interface to listen on [default 127.0.0.1; HOOKLINE_SERVER_HOST].")
-@click.option("--port", type=int, help="Port to listen on [default 8000; HOOKLINE_SERVER_PORT].")
+@_server_options
+def serve(
+    config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
+) -> None:
+    """Run everything in one process: the API and the dispatcher (SQLite by default).
+
+    Creates the schema on an empty database and an account with keys on first start.
+    """
+    configure_logging(log_level)
+    server = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(config, database_url, server=server)
+    _run(_run_roles(settings, api=True, dispatch=True, bootstrap=True))
+
+
+@main.command()
+@common
+@_server_options
+def api(
+    config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
+) -> None:
+    """Run the API alone (scale out: any number behind a load balancer, one PostgreSQL)."""
+    configure_logging(log_level)
+    server = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(config, database_url, server=server)
+    _run(_run_roles(settings, api=True, dispatch=False, bootstrap=False))
+
+
+@main.command()
+@common
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
-    help="debug logs every request.",
 )
-def serve(
-    config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
-) -> None:
-    """Run the API in one process (SQLite by default; creates the schema on an empty database)."""
+def worker(config: str | None, database_url: str | None, log_level: str) -> None:
+    """Run the dispatcher alone: claim tasks, run their handlers (any number of processes)."""
     configure_logging(log_level)
-    server = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = _settings(config, database_url, server=server)
-    _run(_serve(settings))
+    settings = _settings(config, database_url)
+    _run(_run_roles(settings, api=False, dispatch=True, bootstrap=False))
 
 
-async def _serve(settings: Settings) -> None:
+async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap: bool) -> None:
+    """Own every long-lived resource here, and close them in reverse order."""
+    from hookline.dispatch import Dispatcher, worker_id
+    from hookline.handlers.registry import build_handlers
     from hookline.ingress import create_app
 
+    stop = asyncio.Event()
     async with AsyncExitStack() as stack:
         store = open_store(settings.database_url, settings.database)
         stack.push_async_callback(store.close)
-        await _prepare_schema(store)
-        await _bootstrap_account(store)
-        app = create_app(store=store, settings=settings)
-        config = uvicorn.Config(
-            app,
-            host=settings.server.host,
-            port=settings.server.port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-        )
+        await _prepare_schema(store, create=bootstrap)
+        if bootstrap:
+            await _bootstrap_account(store)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        try:
+            handlers = build_handlers(settings.handlers, session)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
         log.info(
             "hookline_starting",
             version=hookline.__version__,
-            url=f"http://{settings.server.host}:{settings.server.port}/v1",
+            roles=[r for r, on in (("api", api), ("dispatcher", dispatch)) if on],
             database=masked(settings)["database_url"],
-            files_dir=settings.files.dir,
+            handlers={t: h.description for t, h in sorted(handlers.items())} if dispatch else None,
+            other_types="manual: claimed by workers through POST /v1/work/claim",
         )
-        await Server(config).serve()
+        running: list[asyncio.Task[None]] = []
+        if dispatch:
+            dispatcher = Dispatcher(
+                store,
+                handlers,
+                owner=worker_id(),
+                concurrency=settings.dispatcher.concurrency,
+                lease_s=settings.dispatcher.lease_s,
+                batch_size=settings.dispatcher.batch_size,
+                poll_s=settings.dispatcher.poll_s,
+                drain_s=settings.dispatcher.drain_s,
+            )
+            running.append(asyncio.create_task(dispatcher.run(stop)))
+        if api:
+            app = create_app(store=store, settings=settings)
+            config = uvicorn.Config(
+                app,
+                host=settings.server.host,
+                port=settings.server.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
+            server = Server(config)
+            server.on_exit = stop.set
+            log.info(
+                "api_listening", url=f"http://{settings.server.host}:{settings.server.port}/v1"
+            )
+            await server.serve()
+            stop.set()
+        else:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+        await asyncio.gather(*running)
         log.info("hookline_stopped")
 
 
-async def _prepare_schema(store: Store) -> None:
+async def _prepare_schema(store: Store, *, create: bool) -> None:
     state = await store.schema_state()
+    if state is SchemaState.EMPTY and not create:
+        raise click.ClickException("the database has no schema; run `hookline migrate` first")
     if state is SchemaState.EMPTY:
         log.info("schema_creating", database=store.dialect)
         await store.migrate()

@@ -50,6 +50,38 @@ class TypeSettings:
     params_schema: Mapping[str, Any] | None = None
 
 
+HANDLER_KINDS = ("echo", "http", "python", "manual")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandlerSettings:
+    """How tasks of one type are worked (`[handlers.<type>]`)."""
+
+    kind: str = "manual"
+    url: str | None = None
+    """http: the worker URL the task is POSTed to."""
+    target: str | None = None
+    """python: `module:function`, or an entry point name in group `hookline.handlers`."""
+    timeout_s: float = 30.0
+    max_attempts: int = 3
+    backoff_s: float = 1.0
+    """Delay before the second attempt; it doubles per attempt (with jitter) up to backoff_max_s."""
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatcherSettings:
+    concurrency: int = 64
+    lease_s: float = 60.0
+    batch_size: int = 50
+    poll_s: float = 1.0
+    drain_s: float = 10.0
+    """On SIGTERM: how long in-flight tasks may finish before their leases are released."""
+
+
+DEFAULT_HANDLERS = {"echo": HandlerSettings(kind="echo")}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -58,6 +90,8 @@ class Settings:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     files: FilesSettings = field(default_factory=FilesSettings)
     types: Mapping[str, TypeSettings] = field(default_factory=dict)
+    dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    handlers: Mapping[str, HandlerSettings] = field(default_factory=lambda: dict(DEFAULT_HANDLERS))
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -65,6 +99,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "limits": LimitsSettings,
     "files": FilesSettings,
+    "dispatcher": DispatcherSettings,
 }
 _SECRET_KEYS = ("database_url",)
 
@@ -94,7 +129,7 @@ def load_settings(
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{file_name}: {exc}") from exc
 
-    known_top = {"database_url", "types", *_SECTIONS}
+    known_top = {"database_url", "types", "handlers", *_SECTIONS}
     for key in doc:
         if key not in known_top:
             raise ValueError(f"{file_name}: unknown setting {key!r}")
@@ -122,11 +157,55 @@ def load_settings(
         name: _type_settings(name, table, file_name, read_text)
         for name, table in _table(doc.get("types", {}), "types", file_name).items()
     }
-    settings = Settings(database_url=database_url or DEFAULT_DATABASE_URL, types=types, **sections)
+    handlers_doc = _table(doc.get("handlers", {}), "handlers", file_name)
+    handlers_env = environ.get(env_name(None, "handlers"))
+    if handlers_env:
+        try:
+            handlers_doc = json.loads(handlers_env)
+        except ValueError as exc:
+            raise ValueError(f"HOOKLINE_HANDLERS is not a JSON object: {exc}") from exc
+        handlers_doc = _table(handlers_doc, "handlers", "HOOKLINE_HANDLERS")
+    handlers = dict(DEFAULT_HANDLERS)
+    for name, table in handlers_doc.items():
+        handlers[name] = _handler_settings(name, table, file_name)
+    settings = Settings(
+        database_url=database_url or DEFAULT_DATABASE_URL,
+        types=types,
+        handlers=handlers,
+        **sections,
+    )
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
     _check(settings)
     return settings
+
+
+def _handler_settings(name: str, table: Any, file_name: str) -> HandlerSettings:
+    where = f"handlers.{name}"
+    table = _table(table, where, file_name)
+    fields = {f.name: f for f in dataclasses.fields(HandlerSettings)}
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in fields:
+            raise ValueError(f"{file_name}: unknown setting {where}.{key}")
+        kind = str if key in ("kind", "url", "target") else _field_type(fields[key])
+        values[key] = _coerce(f"{where}.{key}", kind, raw)
+    handler = HandlerSettings(**values)
+    if handler.kind not in HANDLER_KINDS:
+        raise ValueError(
+            f"setting {where}.kind: {handler.kind!r} is not one of {', '.join(HANDLER_KINDS)}"
+        )
+    if handler.kind == "http" and not (handler.url or "").startswith(("http://", "https://")):
+        raise ValueError(f"setting {where}.url: an http handler needs an http(s):// URL")
+    if handler.kind == "python" and not handler.target:
+        raise ValueError(
+            f"setting {where}.target: a python handler needs module:function or an entry point"
+        )
+    if handler.timeout_s <= 0 or handler.max_attempts < 1 or handler.backoff_s < 0:
+        raise ValueError(
+            f"setting {where}: timeout_s must be > 0, max_attempts >= 1, backoff_s >= 0"
+        )
+    return handler
 
 
 def _table(value: Any, where: str, file_name: str) -> dict[str, Any]:
@@ -197,6 +276,10 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting limits.max_tags: must not be negative")
     if not 0 < settings.server.port < 65536:
         raise ValueError("setting server.port: must be between 1 and 65535")
+    if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
+        raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
+    if settings.dispatcher.lease_s < 1:
+        raise ValueError("setting dispatcher.lease_s: must be at least 1 second")
     if settings.database.pool_size < 1:
         raise ValueError("setting database.pool_size: must be at least 1")
 

@@ -240,3 +240,38 @@ class TaskPage:
     total: int
     has_more: bool
     last_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completed:
+    """A handler's answer: the task's response."""
+
+    response: JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failed:
+    """A handler gave up on this attempt; `retryable` failures may be tried again."""
+
+    error: str
+    retryable: bool = False
+
+
+Outcome = Completed | Failed
+
+
+class SettleKind(enum.StrEnum):
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settlement:
+    """What the dispatcher decided for one claimed task."""
+
+    task_id: str
+    kind: SettleKind
+    response: JSON | None = None
+    error: str | None = None
+    retry_at: datetime | None = None

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hookline.models import Audit, Batch, Project, StoredFile, Task, TaskStatus, Teammate
+from hookline.models import (
+    Audit,
+    AuditRecord,
+    Batch,
+    Project,
+    StoredFile,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    Teammate,
+)
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -110,3 +120,33 @@ def file_json(stored: StoredFile, attachment_url: str) -> dict[str, Any]:
 
 def teammate_json(member: Teammate) -> dict[str, Any]:
     return {"email": member.email, "role": member.role}
+
+
+def lease_json(task: Task) -> dict[str, Any] | None:
+    if task.lease_owner is None:
+        return None
+    return {
+        "worker": task.lease_owner,
+        "expires_at": timestamp(task.lease_expires_at),
+        "attempt": task.attempts,
+    }
+
+
+def event_json(event: TaskEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "task_id": event.task_id,
+        "at": timestamp(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason,
+        "details": event.details,
+    }
+
+
+def audit_record_json(record: AuditRecord) -> dict[str, Any]:
+    return {"id": record.id, "task_id": record.task_id, "project": record.project} | audit_json(
+        record.audit
+    )

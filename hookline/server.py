@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 import uvicorn
 
@@ -15,7 +16,15 @@ class Server(uvicorn.Server):
 
     uvicorn re-raises a captured signal after shutdown, which kills the process
     before its owner can close the store; here the owner finishes cleanly.
+    `on_exit` runs on the first signal, so the dispatcher stops claiming at once.
     """
+
+    on_exit: Callable[[], None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self.on_exit is not None:
+            self.on_exit()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from hookline.config import Settings
 from hookline.errors import HooklineError
-from hookline.ingress import catalog, files, tasks
+from hookline.ingress import catalog, files, tasks, trail, work
 from hookline.ingress.auth import Authenticator
 from hookline.ingress.http import (
     JSONResponse,
@@ -55,7 +55,7 @@ S, W, A = Scope.SUBMIT, Scope.WORK, Scope.AUDIT
 
 API: tuple[Api, ...] = (
     Api("POST", "/v1/task/{key}", tasks.create_task, "Create a task of the type in the path", S, "object"),
-    Api("GET", "/v1/task/{key}", tasks.get_task, "Get a task"),
+    Api("GET", "/v1/task/{key}", tasks.get_task, "Get a task; ?wait_s=N waits until it leaves pending", params=("wait_s",)),
     Api("GET", "/v1/tasks", tasks.list_tasks, "List tasks, newest first", params=tuple(sorted(TASK_LIST_PARAMS))),
     Api("POST", "/v1/task/{task_id}/cancel", tasks.cancel_task, "Cancel a pending task", S, params=("clear_unique_id",)),
     Api("POST", "/v1/task/{task_id}/unique_id", tasks.set_unique_id, "Set a task's unique_id", S, "object"),
@@ -79,6 +79,15 @@ API: tuple[Api, ...] = (
     Api("POST", "/v1/files/import", files.import_file, "Record an attachment by URL", S, "object"),
     Api("GET", "/v1/files/{file_id}", files.get_file, "Download an uploaded attachment", name="get_file"),
     Api("GET", "/v1/teams", files.list_teammates, "List the account's members and roles"),
+    Api("POST", "/v1/work/claim", work.claim, "Claim one task with a lease ({task: null} when none)", W, "object"),
+    Api("POST", "/v1/task/{task_id}/heartbeat", work.heartbeat, "Extend the lease on a task", W, "object"),
+    Api("POST", "/v1/task/{task_id}/complete", work.complete, "Complete a leased task", W, "object"),
+    Api("POST", "/v1/task/{task_id}/fail", work.fail, "Fail a leased task (retry or error)", W, "object"),
+    Api("POST", "/v1/task/{task_id}/redo", work.redo, "Send a completed task back to pending", S, "object"),
+    Api("POST", "/v1/task/{task_id}/retry", work.retry, "Send an errored task back to pending", S, "object"),
+    Api("GET", "/v1/task/{task_id}/events", trail.task_events, "A task's audit trail, oldest first", params=("limit", "next_token")),
+    Api("GET", "/v1/events", trail.events, "Audit-trail events, filtered", params=tuple(sorted(trail.EVENT_PARAMS))),
+    Api("GET", "/v1/audits", trail.audits, "Reviews, filtered", params=tuple(sorted(trail.AUDIT_PARAMS))),
 )  # fmt: skip
 
 

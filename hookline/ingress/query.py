@@ -104,7 +104,7 @@ def single(query: Query, name: str) -> str | None:
     return values[0]
 
 
-def _comma_list(query: Query, name: str) -> tuple[str, ...]:
+def comma_list(query: Query, name: str) -> tuple[str, ...]:
     return tuple(
         item.strip() for value in query.get(name, ()) for item in value.split(",") if item.strip()
     )
@@ -155,7 +155,7 @@ def parse_task_list(query: Query) -> TaskListQuery:
         return parse_time(*found[0]) if found else None
 
     statuses = []
-    for value in _comma_list(query, "status"):
+    for value in comma_list(query, "status"):
         try:
             statuses.append(TaskStatus(value))
         except ValueError as exc:
@@ -163,7 +163,7 @@ def parse_task_list(query: Query) -> TaskListQuery:
                 f"Parameter 'status' must be one of {', '.join(s.value for s in TaskStatus)}, "
                 f"got {value!r}"
             ) from exc
-    reviews = _comma_list(query, "customer_review_status")
+    reviews = comma_list(query, "customer_review_status")
     for value in reviews:
         if value not in REVIEW_STATUSES:
             raise Invalid(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -9,9 +11,9 @@ from starlette.requests import Request
 from hookline.errors import Invalid
 from hookline.handlers.samples import sample_response
 from hookline.ingress.http import path_param, read_body, read_object
-from hookline.ingress.query import Cursor, parse_bool, parse_task_list
+from hookline.ingress.query import Cursor, parse_bool, parse_task_list, reject_unknown, single
 from hookline.ingress.services import services
-from hookline.models import Environment, Principal, ReviewResult
+from hookline.models import Environment, Principal, ReviewResult, TaskStatus
 from hookline.serialize import task_json
 from hookline.submission import (
     check_tags,
@@ -44,12 +46,47 @@ async def create_task(request: Request, who: Principal) -> dict[str, Any]:
     return _json(task, who)
 
 
+MAX_WAIT_S = 60.0
+_RECHECK_S = 1.0
+
+
 async def get_task(request: Request, who: Principal) -> dict[str, Any]:
-    if request.query_params:
-        unknown = sorted(request.query_params)
-        raise Invalid(f"Unknown parameter {unknown[0]!r}")
-    task = await services(request).store.tasks.get(who, path_param(request, "key"))
-    return _json(task, who)
+    """One task; with `?wait_s=N` (N ≤ 60), wait until it leaves pending or N seconds pass.
+
+    The wait holds no database connection: it sleeps on an in-process signal
+    and re-reads the task at least every second (changes made by other
+    processes are seen that way).
+    """
+    query = {key: request.query_params.getlist(key) for key in request.query_params}
+    reject_unknown(query, frozenset({"wait_s"}))
+    wait_s = _wait_s(single(query, "wait_s"))
+    store = services(request).store
+    task_id = path_param(request, "key")
+    deadline = time.monotonic() + wait_s
+    with store.signals.watch(task_id) as changed:
+        while True:
+            changed.clear()
+            task = await store.tasks.get(who, task_id)
+            remaining = deadline - time.monotonic()
+            if task.status is not TaskStatus.PENDING or remaining <= 0:
+                return _json(task, who)
+            try:
+                async with asyncio.timeout(min(remaining, _RECHECK_S)):
+                    await changed.wait()
+            except TimeoutError:
+                pass
+
+
+def _wait_s(raw: str | None) -> float:
+    if raw is None:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise Invalid(f"Parameter 'wait_s' must be a number of seconds, got {raw!r}") from exc
+    if not 0 <= value <= MAX_WAIT_S:
+        raise Invalid(f"Parameter 'wait_s' must be between 0 and {MAX_WAIT_S:g}")
+    return value
 
 
 async def list_tasks(request: Request, who: Principal) -> dict[str, Any]:
@@ -133,7 +170,35 @@ async def change_tags(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
+    """A customer's `{"accepted": bool}` (Scale's), or a reviewer's `{"result": ...}`.
+
+    A reviewer's result is accepted, fixed or rejected; `fixed` may carry the
+    corrected `response`, and `audit_time_secs` says how long the review took.
+    """
     body = await read_object(request)
+    comments = optional_str(body, "comments")
+    if "result" in body:
+        try:
+            result = ReviewResult(body["result"])
+        except ValueError as exc:
+            raise Invalid("Field 'result' must be one of accepted, fixed, rejected") from exc
+        seconds = body.get("audit_time_secs")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0
+        ):
+            raise Invalid("Field 'audit_time_secs' must be a non-negative number")
+        if "response" in body and result is not ReviewResult.FIXED:
+            raise Invalid("Only a 'fixed' review may carry a corrected 'response'")
+        task = await services(request).store.tasks.audit(
+            who,
+            path_param(request, "task_id"),
+            result=result,
+            comments=comments,
+            source="reviewer",
+            audit_time_secs=seconds,
+            fixed_response=body.get("response"),
+        )
+        return _json(task, who)
     accepted = body.get("accepted")
     if not isinstance(accepted, bool):
         raise Invalid("Field 'accepted' is required and must be true or false")
@@ -141,6 +206,6 @@ async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
         who,
         path_param(request, "task_id"),
         result=ReviewResult.ACCEPTED if accepted else ReviewResult.REJECTED,
-        comments=optional_str(body, "comments"),
+        comments=comments,
     )
     return _json(task, who)

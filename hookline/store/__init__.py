@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,8 +18,12 @@ from hookline.store.accounts import AccountStore
 from hookline.store.base import Database, utc_now
 from hookline.store.catalog import CatalogStore
 from hookline.store.dialect import create_engines
+from hookline.store.events import EventStore
+from hookline.store.listen import listen_for_work
 from hookline.store.migrate import SchemaState, migrate, schema_state
+from hookline.store.signals import Signals
 from hookline.store.tasks import TaskStore
+from hookline.store.work import WorkStore
 
 __all__ = ["SchemaState", "Store", "open_store"]
 
@@ -29,10 +34,20 @@ class Store:
         self.accounts = AccountStore(db)
         self.tasks = TaskStore(db)
         self.catalog = CatalogStore(db)
+        self.work = WorkStore(db)
+        self.events = EventStore(db)
 
     @property
     def dialect(self) -> str:
         return self.db.dialect
+
+    @property
+    def signals(self) -> Signals:
+        return self.db.signals
+
+    def listen_for_work(self, on_notify: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+        """Hear other processes announce work (PostgreSQL LISTEN; a no-op on SQLite)."""
+        return listen_for_work(self.db.engines.write, on_notify)
 
     async def schema_state(self) -> SchemaState:
         return await schema_state(self.db.engines.write)

@@ -1,0 +1,194 @@
+"""The dispatcher: claim pending tasks in batches, run their handlers, settle the outcomes.
+
+Claims carry a lease that a heartbeat keeps extending while the handler
+runs; if this process dies, the leases expire and another dispatcher claims
+the tasks again. Outcomes are settled by updates guarded by the lease owner,
+so a task whose lease was lost is never completed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from hookline.errors import Conflict
+from hookline.handlers import HandlerSpec
+from hookline.models import Failed, Outcome, Task
+from hookline.retry import decide
+from hookline.store import Store
+
+log = structlog.get_logger("hookline.dispatch")
+
+
+def worker_id() -> str:
+    """This process's name on leases: host, pid and a random suffix (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        handlers: Mapping[str, HandlerSpec],
+        *,
+        owner: str,
+        concurrency: int = 64,
+        lease_s: float = 60.0,
+        batch_size: int = 50,
+        poll_s: float = 1.0,
+        drain_s: float = 10.0,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._handlers = dict(handlers)
+        self.owner = owner
+        self._concurrency = concurrency
+        self._lease_s = lease_s
+        self._batch_size = batch_size
+        self._poll_s = poll_s
+        self._drain_s = drain_s
+        self._clock = clock or store.db.clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._slot_freed = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then drain: finish in-flight work or release its leases."""
+        if not self._handlers:
+            log.info("dispatcher_idle", reason="no task type has an automatic handler")
+            await stop.wait()
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        log.info(
+            "dispatcher_started",
+            owner=self.owner,
+            types=sorted(self._handlers),
+            concurrency=self._concurrency,
+            lease_s=self._lease_s,
+        )
+        try:
+            async with self._store.listen_for_work(self._store.signals.work_available):
+                await self._loop(stop)
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            log.info("dispatcher_stopped", owner=self.owner)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            free = self._concurrency - len(self._inflight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await _first(stop.wait(), self._slot_freed.wait())
+                continue
+            want = min(free, self._batch_size)
+            try:
+                claimed = await self._store.work.claim(
+                    owner=self.owner, lease_s=self._lease_s, limit=want, types=list(self._handlers)
+                )
+                failures = 0
+            except Exception:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.exception("claim_failed", retry_in_s=delay)
+                await _first(stop.wait(), asyncio.sleep(delay))
+                continue
+            for task in claimed:
+                self._start(task)
+            if len(claimed) < want:
+                await _first(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
+
+    def _start(self, task: Task) -> None:
+        runner = asyncio.create_task(self._work(task), name=f"task-{task.id}")
+        self._inflight[task.id] = runner
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._inflight.pop(task.id, None)
+            self._slot_freed.set()
+
+        runner.add_done_callback(done)
+
+    async def _work(self, task: Task) -> None:
+        spec = self._handlers[task.type]
+        with structlog.contextvars.bound_contextvars(task_id=task.id, attempt=task.attempts):
+            outcome = await self._attempt(spec, task)
+            settlement = decide(
+                task.id,
+                outcome,
+                attempt=task.attempts,
+                policy=spec.policy,
+                now=self._clock(),
+                rng=self._rng,
+            )
+            try:
+                await self._store.work.settle(self.owner, settlement)
+            except Conflict:
+                log.warning("lease_lost", outcome=settlement.kind.value)
+            except Exception:
+                log.exception("settle_failed", outcome=settlement.kind.value)
+            else:
+                log.debug("task_settled", outcome=settlement.kind.value)
+
+    async def _attempt(self, spec: HandlerSpec, task: Task) -> Outcome:
+        try:
+            async with asyncio.timeout(spec.timeout_s):
+                return await spec.handler(task)
+        except TimeoutError:
+            return Failed(error=f"handler timed out after {spec.timeout_s:g}s", retryable=True)
+        except Exception as exc:
+            log.exception("handler_crashed", handler=spec.description)
+            return Failed(error=f"handler crashed: {type(exc).__name__}: {exc}", retryable=True)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """Extend the leases of in-flight tasks well before they expire."""
+        interval = self._lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._inflight:
+                continue
+            try:
+                await self._store.work.extend(
+                    self.owner, list(self._inflight), lease_s=self._lease_s
+                )
+            except Exception:
+                log.exception("heartbeat_failed", tasks=len(self._inflight))
+
+    async def _drain(self) -> None:
+        if not self._inflight:
+            return
+        log.info("dispatcher_draining", tasks=len(self._inflight), deadline_s=self._drain_s)
+        _, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._drain_s)
+        if not pending:
+            return
+        unfinished = [task_id for task_id, t in self._inflight.items() if t in pending]
+        for runner in pending:
+            runner.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            released = await self._store.work.release(
+                self.owner, unfinished, reason="worker stopped before the task finished"
+            )
+            log.info("leases_released", tasks=released)
+        except Exception:
+            log.exception("release_failed", tasks=len(unfinished))
+
+
+async def _first(*aws: Awaitable[Any]) -> None:
+    """Wait until the first of these awaitables finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

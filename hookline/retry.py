@@ -1,0 +1,50 @@
+"""What to do after an attempt: complete, try again later, or give up. Pure."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hookline.models import Completed, Failed, Outcome, SettleKind, Settlement
+
+JITTER = 0.2
+"""Each delay is moved by up to ±20%, so retries of many tasks do not arrive together."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_s: float = 1.0
+    backoff_max_s: float = 300.0
+
+
+def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """Delay after failed attempt number `attempt` (1-based): exponential, capped, jittered."""
+    base = min(policy.backoff_s * math.pow(2, attempt - 1), policy.backoff_max_s)
+    return base * (1 + rng.uniform(-JITTER, JITTER))
+
+
+def decide(
+    task_id: str,
+    outcome: Outcome,
+    *,
+    attempt: int,
+    policy: RetryPolicy,
+    now: datetime,
+    rng: random.Random,
+) -> Settlement:
+    """The settlement for one attempt's outcome."""
+    if isinstance(outcome, Completed):
+        return Settlement(task_id=task_id, kind=SettleKind.COMPLETE, response=outcome.response)
+    assert isinstance(outcome, Failed)  # noqa: S101 - Outcome is a closed union
+    if outcome.retryable and attempt < policy.max_attempts:
+        delay = timedelta(seconds=backoff_s(attempt, policy, rng))
+        return Settlement(
+            task_id=task_id, kind=SettleKind.RETRY, error=outcome.error, retry_at=now + delay
+        )
+    reason = outcome.error
+    if outcome.retryable:
+        reason = f"{outcome.error} (gave up after {attempt} attempts)"
+    return Settlement(task_id=task_id, kind=SettleKind.FAIL, error=reason)

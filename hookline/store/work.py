@@ -1,0 +1,378 @@
+"""Work: claiming pending tasks with a lease, heartbeats, and settling outcomes.
+
+A claim is one transaction: select claimable rows (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL; SQLite's single writer makes the select and update atomic), then
+lease them. A lease whose expiry passed is claimable again, which is how a
+crashed process's work is recovered: no sweeper needed. Every outcome is
+applied by an update guarded by status *and* lease owner, so a task is never
+completed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.errors import Conflict, IllegalTransition
+from hookline.lifecycle import Action
+from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskStatus
+from hookline.store.base import Database
+from hookline.store.batching import GroupCommit
+from hookline.store.dialect import notify_work
+from hookline.store.events import SYSTEM, event_row, record
+from hookline.store.tables import tasks
+from hookline.store.tasks import task_from_row
+from hookline.store.transitions import apply, load_for_update, scoped
+
+
+class WorkStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._settlements: GroupCommit[tuple[str, Settlement], Task] = GroupCommit(
+            self._settle_batch
+        )
+
+    async def claim(
+        self,
+        *,
+        owner: str,
+        lease_s: float,
+        limit: int,
+        types: Sequence[str] | None = None,
+        principal: Principal | None = None,
+        actor: str | None = None,
+    ) -> list[Task]:
+        """Lease up to `limit` claimable tasks: highest priority first, then oldest.
+
+        `principal` limits the claim to one account and environment (the worker
+        API); without it the claim spans every account (the dispatcher).
+        """
+        now = self._db.clock()
+        t = tasks.c
+        candidates = (
+            sa.select(t.id, t.lease_owner)
+            .where(
+                *scoped(principal),
+                t.status == TaskStatus.PENDING.value,
+                sa.or_(t.lease_expires_at.is_(None), t.lease_expires_at < now),
+                sa.or_(t.run_after.is_(None), t.run_after <= now),
+            )
+            .order_by(t.priority.desc().nulls_last(), t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if types is not None:
+            candidates = candidates.where(t.type.in_(list(types)))
+        async with self._db.write() as conn:
+            found = (await conn.execute(candidates)).all()
+            if not found:
+                return []
+            expires = now + timedelta(seconds=lease_s)
+            rows = (
+                (
+                    await conn.execute(
+                        sa.update(tasks)
+                        .where(t.id.in_([task_id for task_id, _ in found]))
+                        .values(
+                            lease_owner=owner,
+                            lease_expires_at=expires,
+                            attempts=t.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(*tasks.c)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            previous = dict(found)
+            events = []
+            for row in rows:
+                if previous.get(row["id"]) is not None:
+                    events.append(
+                        event_row(
+                            row,
+                            at=now,
+                            actor=SYSTEM,
+                            action="lease_expired",
+                            reason=f"lease of {previous[row['id']]} expired",
+                            details={"previous_owner": previous[row["id"]]},
+                        )
+                    )
+                events.append(
+                    event_row(
+                        row,
+                        at=now,
+                        actor=actor or owner,
+                        action="claimed",
+                        details={"worker": owner, "lease_s": lease_s, "attempt": row["attempts"]},
+                    )
+                )
+            await record(conn, events)
+        order = {task_id: i for i, (task_id, _) in enumerate(found)}
+        return sorted((task_from_row(r) for r in rows), key=lambda task: order[task.id])
+
+    async def heartbeat(
+        self, principal: Principal | None, task_id: str, *, worker: str, lease_s: float
+    ) -> Task:
+        """Extend the lease; only its holder may, and only while it lasts."""
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
+            self._check_holder(row, worker, now)
+            updated = (
+                (
+                    await conn.execute(
+                        sa.update(tasks)
+                        .where(tasks.c.id == task_id, tasks.c.lease_owner == worker)
+                        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+                        .returning(*tasks.c)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return task_from_row(updated)
+
+    async def complete(
+        self, principal: Principal | None, task_id: str, *, worker: str, response: JSON
+    ) -> Task:
+        """The lease holder completes the task with its response."""
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
+            self._check_holder(row, worker, now)
+            row = await apply(
+                self._db,
+                conn,
+                row,
+                Action.COMPLETE,
+                actor=worker,
+                response=response,
+                guards=[tasks.c.lease_owner == worker],
+                details={"attempt": row["attempts"]},
+            )
+        self._db.signals.tasks_changed([task_id])
+        return task_from_row(row)
+
+    async def fail(
+        self,
+        principal: Principal | None,
+        task_id: str,
+        *,
+        worker: str,
+        error: str,
+        retry: bool,
+    ) -> Task:
+        """The lease holder gives up: back to pending for another worker, or to error."""
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
+            self._check_holder(row, worker, now)
+            if retry:
+                row = await self._release(conn, row, actor=worker, error=error, retry_at=None)
+            else:
+                row = await apply(
+                    self._db,
+                    conn,
+                    row,
+                    Action.FAIL,
+                    actor=worker,
+                    error=error,
+                    reason=error,
+                    guards=[tasks.c.lease_owner == worker],
+                    details={"attempt": row["attempts"]},
+                )
+        self._db.signals.tasks_changed([task_id])
+        if retry:
+            self._db.signals.work_available()
+        return task_from_row(row)
+
+    async def redo(self, principal: Principal, task_id: str, *, reason: str | None) -> Task:
+        """completed → pending, to be worked again."""
+        return await self._reopen(principal, task_id, Action.REDO, reason)
+
+    async def retry(self, principal: Principal, task_id: str, *, reason: str | None) -> Task:
+        """error → pending, to be tried again."""
+        return await self._reopen(principal, task_id, Action.RETRY, reason)
+
+    async def _reopen(
+        self, principal: Principal, task_id: str, action: Action, reason: str | None
+    ) -> Task:
+        async with self._db.write() as conn:
+            row = await load_for_update(conn, principal, task_id)
+            row = await apply(self._db, conn, row, action, actor=principal.key_id, reason=reason)
+            await notify_work(conn)
+        self._db.signals.tasks_changed([task_id])
+        self._db.signals.work_available()
+        return task_from_row(row)
+
+    async def settle(self, owner: str, settlement: Settlement) -> Task:
+        """Apply the dispatcher's decision for a task it holds; concurrent ones share a commit.
+
+        Raises:
+            Conflict: the lease was lost (another process claimed the task).
+        """
+        return await self._settlements.submit((owner, settlement))
+
+    async def _settle_batch(
+        self, items: Sequence[tuple[str, Settlement]]
+    ) -> list[Task | BaseException]:
+        outcomes: list[Task | BaseException] = []
+        retried = False
+        async with self._db.write() as conn:
+            for owner, settlement in items:
+                try:
+                    async with conn.begin_nested():
+                        row = await self._settle_one(conn, owner, settlement)
+                    outcomes.append(task_from_row(row))
+                    retried = retried or settlement.kind is SettleKind.RETRY
+                except (Conflict, IllegalTransition) as exc:
+                    outcomes.append(exc)
+            if retried:
+                await notify_work(conn)
+        self._db.signals.tasks_changed([s.task_id for _, s in items])
+        return outcomes
+
+    async def _settle_one(
+        self, conn: AsyncConnection, owner: str, settlement: Settlement
+    ) -> sa.RowMapping:
+        row = await load_for_update(conn, None, settlement.task_id)
+        if row["lease_owner"] != owner:
+            raise Conflict(f"Task {settlement.task_id} is no longer held by {owner}")
+        guards = [tasks.c.lease_owner == owner]
+        details: dict[str, Any] = {"attempt": row["attempts"]}
+        if settlement.kind is SettleKind.COMPLETE:
+            return await apply(
+                self._db,
+                conn,
+                row,
+                Action.COMPLETE,
+                actor=owner,
+                response=settlement.response,
+                guards=guards,
+                details=details,
+            )
+        if settlement.kind is SettleKind.FAIL:
+            return await apply(
+                self._db,
+                conn,
+                row,
+                Action.FAIL,
+                actor=owner,
+                error=settlement.error,
+                reason=settlement.error,
+                guards=guards,
+                details=details,
+            )
+        return await self._release(
+            conn, row, actor=owner, error=settlement.error, retry_at=settlement.retry_at
+        )
+
+    async def _release(
+        self,
+        conn: AsyncConnection,
+        row: sa.RowMapping,
+        *,
+        actor: str,
+        error: str | None,
+        retry_at: Any,
+    ) -> sa.RowMapping:
+        """Drop the lease of a failed attempt; the task stays pending (after `retry_at`)."""
+        now = self._db.clock()
+        updated = (
+            (
+                await conn.execute(
+                    sa.update(tasks)
+                    .where(tasks.c.id == row["id"], tasks.c.lease_owner == row["lease_owner"])
+                    .values(
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        run_after=retry_at,
+                        error=error,
+                        updated_at=now,
+                    )
+                    .returning(*tasks.c)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        await record(
+            conn,
+            [
+                event_row(
+                    updated,
+                    at=now,
+                    actor=actor,
+                    action="attempt_failed",
+                    reason=error,
+                    details={
+                        "attempt": row["attempts"],
+                        "retry_at": retry_at.isoformat() if retry_at else None,
+                    },
+                )
+            ],
+        )
+        return updated
+
+    async def extend(self, owner: str, task_ids: Sequence[str], *, lease_s: float) -> int:
+        """Extend the leases `owner` still holds (the dispatcher's heartbeat); how many."""
+        if not task_ids:
+            return 0
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.update(tasks)
+                .where(tasks.c.id.in_(list(task_ids)), tasks.c.lease_owner == owner)
+                .values(lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+        return int(result.rowcount)
+
+    async def release(self, owner: str, task_ids: Sequence[str], *, reason: str) -> int:
+        """Give back leases unfinished at shutdown, so another process can claim them at once."""
+        if not task_ids:
+            return 0
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        sa.update(tasks)
+                        .where(
+                            tasks.c.id.in_(list(task_ids)),
+                            tasks.c.lease_owner == owner,
+                            tasks.c.status == TaskStatus.PENDING.value,
+                        )
+                        .values(
+                            lease_owner=None,
+                            lease_expires_at=None,
+                            attempts=tasks.c.attempts - 1,
+                            updated_at=now,
+                        )
+                        .returning(*tasks.c)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            await record(
+                conn,
+                [
+                    event_row(row, at=now, actor=owner, action="released", reason=reason)
+                    for row in rows
+                ],
+            )
+            await notify_work(conn)
+        return len(rows)
+
+    def _check_holder(self, row: sa.RowMapping, worker: str, now: Any) -> None:
+        if row["status"] != TaskStatus.PENDING.value:
+            raise Conflict(f"Task {row['id']} is {row['status']}, not pending")
+        expires = row["lease_expires_at"]
+        if row["lease_owner"] != worker or expires is None or expires <= now:
+            raise Conflict(f"Task {row['id']} is not leased to worker {worker!r}; claim it first")
