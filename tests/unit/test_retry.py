@@ -116,7 +116,9 @@ def test_completed_outcome_settles_complete_with_its_response(attempt: int) -> N
         pytest.param(4, 5, id="4-of-5"),
     ],
 )
-def test_retryable_failure_below_max_attempts_retries_later(attempt: int, max_attempts: int) -> None:
+def test_retryable_failure_below_max_attempts_retries_later(
+    attempt: int, max_attempts: int
+) -> None:
     """A retryable failure with attempts left is retried after the backoff for that attempt."""
     policy = RetryPolicy(max_attempts=max_attempts, backoff_s=2.0, backoff_max_s=300.0)
     base = min(2.0 * 2 ** (attempt - 1), 300.0)
