@@ -158,8 +158,10 @@ def load_settings(
         for name, table in _table(doc.get("types", {}), "types", file_name).items()
     }
     handlers_doc = _table(doc.get("handlers", {}), "handlers", file_name)
+    handlers_source = file_name
     handlers_env = environ.get(env_name(None, "handlers"))
     if handlers_env:
+        handlers_source = "HOOKLINE_HANDLERS"
         try:
             handlers_doc = json.loads(handlers_env)
         except ValueError as exc:
@@ -167,7 +169,7 @@ def load_settings(
         handlers_doc = _table(handlers_doc, "handlers", "HOOKLINE_HANDLERS")
     handlers = dict(DEFAULT_HANDLERS)
     for name, table in handlers_doc.items():
-        handlers[name] = _handler_settings(name, table, file_name)
+        handlers[name] = _handler_settings(name, table, handlers_source)
     settings = Settings(
         database_url=database_url or DEFAULT_DATABASE_URL,
         types=types,
@@ -188,6 +190,8 @@ def _handler_settings(name: str, table: Any, file_name: str) -> HandlerSettings:
     for key, raw in table.items():
         if key not in fields:
             raise ValueError(f"{file_name}: unknown setting {where}.{key}")
+        if raw is None:
+            raise ValueError(f"{file_name}: setting {where}.{key} must not be null")
         kind = str if key in ("kind", "url", "target") else _field_type(fields[key])
         values[key] = _coerce(f"{where}.{key}", kind, raw)
     handler = HandlerSettings(**values)
@@ -201,9 +205,15 @@ def _handler_settings(name: str, table: Any, file_name: str) -> HandlerSettings:
         raise ValueError(
             f"setting {where}.target: a python handler needs module:function or an entry point"
         )
-    if handler.timeout_s <= 0 or handler.max_attempts < 1 or handler.backoff_s < 0:
+    if (
+        handler.timeout_s <= 0
+        or handler.max_attempts < 1
+        or handler.backoff_s < 0
+        or handler.backoff_max_s < 0
+    ):
         raise ValueError(
-            f"setting {where}: timeout_s must be > 0, max_attempts >= 1, backoff_s >= 0"
+            f"setting {where}: timeout_s must be > 0, max_attempts >= 1, "
+            "backoff_s and backoff_max_s >= 0"
         )
     return handler
 
@@ -278,6 +288,8 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting server.port: must be between 1 and 65535")
     if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
         raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
+    if settings.dispatcher.poll_s <= 0 or settings.dispatcher.drain_s < 0:
+        raise ValueError("settings dispatcher.poll_s must be > 0 and dispatcher.drain_s >= 0")
     if settings.dispatcher.lease_s < 1:
         raise ValueError("setting dispatcher.lease_s: must be at least 1 second")
     if settings.database.pool_size < 1:

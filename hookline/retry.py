@@ -22,7 +22,8 @@ class RetryPolicy:
 
 def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     """Delay after failed attempt number `attempt` (1-based): exponential, capped, jittered."""
-    base = min(policy.backoff_s * math.pow(2, attempt - 1), policy.backoff_max_s)
+    # The exponent is bounded so that late attempts cannot overflow before the cap applies.
+    base = min(policy.backoff_s * math.pow(2, min(attempt - 1, 60)), policy.backoff_max_s)
     return base * (1 + rng.uniform(-JITTER, JITTER))
 
 

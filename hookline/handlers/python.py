@@ -30,10 +30,12 @@ def load_target(target: str) -> Target:
     """
     if ":" in target:
         module_name, _, attr = target.partition(":")
+        if not module_name or not attr:
+            raise ValueError(f"python handler {target!r}: write it as module:function")
         try:
             found: Any = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"python handler {target!r} cannot be loaded: {exc}") from exc
+        except Exception as exc:
+            raise ValueError(f"python handler {target!r} cannot be loaded: {exc!r}") from exc
     else:
         matches = entry_points(group=ENTRY_POINT_GROUP, name=target)
         if not matches:

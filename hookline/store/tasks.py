@@ -37,7 +37,7 @@ from hookline.store.tables import audits, tasks
 from hookline.store.transitions import apply, load_for_update, scoped
 
 
-def task_from_row(row: sa.RowMapping, task_audits: Sequence[Audit] = ()) -> Task:
+def task_from_row(row: Mapping[Any, Any], task_audits: Sequence[Audit] = ()) -> Task:
     return Task(
         id=row["id"],
         type=row["type"],

@@ -11,14 +11,14 @@ completed twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, IllegalTransition
-from hookline.lifecycle import Action
+from hookline.lifecycle import Action, transition
 from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskStatus
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
@@ -222,56 +222,91 @@ class WorkStore:
     async def _settle_batch(
         self, items: Sequence[tuple[str, Settlement]]
     ) -> list[Task | BaseException]:
+        """Settle many tasks in one transaction with three statements, whatever their number.
+
+        The rows are read and locked together; each settlement is checked
+        against its row (lease owner, lifecycle); the updates run as one
+        executemany per shape, still guarded by status and lease owner; the
+        events go in as one insert.
+        """
+        now = self._db.clock()
         outcomes: list[Task | BaseException] = []
-        retried = False
+        updates: list[tuple[sa.RowMapping, str, dict[str, Any]]] = []
+        events: list[dict[str, Any]] = []
         async with self._db.write() as conn:
+            query = (
+                sa.select(tasks)
+                .where(tasks.c.id.in_([s.task_id for _, s in items]))
+                .with_for_update()
+            )
+            rows = {r["id"]: r for r in (await conn.execute(query)).mappings()}
             for owner, settlement in items:
                 try:
-                    async with conn.begin_nested():
-                        row = await self._settle_one(conn, owner, settlement)
-                    outcomes.append(task_from_row(row))
-                    retried = retried or settlement.kind is SettleKind.RETRY
+                    values, event = self._change_for(
+                        rows.get(settlement.task_id), owner, settlement, now
+                    )
                 except (Conflict, IllegalTransition) as exc:
                     outcomes.append(exc)
-            if retried:
+                    continue
+                row = rows[settlement.task_id]
+                updates.append((row, owner, values))
+                events.append(event)
+                outcomes.append(task_from_row({**row, **values}))
+            await _update_leased(conn, updates)
+            await record(conn, events)
+            if any(s.kind is SettleKind.RETRY for _, s in items):
                 await notify_work(conn)
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes
 
-    async def _settle_one(
-        self, conn: AsyncConnection, owner: str, settlement: Settlement
-    ) -> sa.RowMapping:
-        row = await load_for_update(conn, None, settlement.task_id)
-        if row["lease_owner"] != owner:
+    @staticmethod
+    def _change_for(
+        row: sa.RowMapping | None, owner: str, settlement: Settlement, now: datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The column values and the event that settle one task."""
+        if row is None or row["lease_owner"] != owner:
             raise Conflict(f"Task {settlement.task_id} is no longer held by {owner}")
-        guards = [tasks.c.lease_owner == owner]
-        details: dict[str, Any] = {"attempt": row["attempts"]}
-        if settlement.kind is SettleKind.COMPLETE:
-            return await apply(
-                self._db,
-                conn,
+        attempt = {"attempt": row["attempts"]}
+        if settlement.kind is SettleKind.RETRY:
+            values = {
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "run_after": settlement.retry_at,
+                "error": settlement.error,
+                "updated_at": now,
+            }
+            retry_at = settlement.retry_at.isoformat() if settlement.retry_at else None
+            event = event_row(
                 row,
-                Action.COMPLETE,
+                at=now,
                 actor=owner,
-                response=settlement.response,
-                guards=guards,
-                details=details,
-            )
-        if settlement.kind is SettleKind.FAIL:
-            return await apply(
-                self._db,
-                conn,
-                row,
-                Action.FAIL,
-                actor=owner,
-                error=settlement.error,
+                action="attempt_failed",
                 reason=settlement.error,
-                guards=guards,
-                details=details,
+                details=attempt | {"retry_at": retry_at},
             )
-        return await self._release(
-            conn, row, actor=owner, error=settlement.error, retry_at=settlement.retry_at
+            return values, event
+        complete = settlement.kind is SettleKind.COMPLETE
+        change = transition(
+            TaskStatus(row["status"]),
+            Action.COMPLETE if complete else Action.FAIL,
+            now=now,
+            has_callback=bool(row["callback_url"]),
+            times_redone=row["times_redone"],
+            response=settlement.response,
+            error=settlement.error,
         )
+        values = {"status": change.to_status.value, "updated_at": now, **change.changes}
+        event = event_row(
+            row,
+            at=now,
+            actor=owner,
+            action=change.event,
+            from_status=change.from_status.value,
+            to_status=change.to_status.value,
+            reason=None if complete else settlement.error,
+            details=attempt,
+        )
+        return values, event
 
     async def _release(
         self,
@@ -376,3 +411,28 @@ class WorkStore:
         expires = row["lease_expires_at"]
         if row["lease_owner"] != worker or expires is None or expires <= now:
             raise Conflict(f"Task {row['id']} is not leased to worker {worker!r}; claim it first")
+
+
+async def _update_leased(
+    conn: AsyncConnection, updates: Sequence[tuple[sa.RowMapping, str, dict[str, Any]]]
+) -> None:
+    """Apply per-task values with one executemany per set of columns.
+
+    Each update stays guarded by status and lease owner; the rows are locked
+    by the caller, so the guards hold.
+    """
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, owner, values in updates:
+        one = {"w_id": row["id"], "w_owner": owner} | {f"v_{k}": v for k, v in values.items()}
+        shapes.setdefault(tuple(sorted(values)), []).append(one)
+    for columns, params in shapes.items():
+        stmt = (
+            sa.update(tasks)
+            .where(
+                tasks.c.id == sa.bindparam("w_id"),
+                tasks.c.lease_owner == sa.bindparam("w_owner"),
+                tasks.c.status == TaskStatus.PENDING.value,
+            )
+            .values({c: sa.bindparam(f"v_{c}", type_=tasks.c[c].type) for c in columns})
+        )
+        await conn.execute(stmt, params)

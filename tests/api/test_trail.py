@@ -15,7 +15,17 @@ from tests.api.support import create_task, error_of, ok
 from tests.conftest import Account, AccountFactory, ClientFactory
 
 TYPE = "label"
-EVENT_KEYS = {"id", "task_id", "at", "actor", "action", "from_status", "to_status", "reason", "details"}
+EVENT_KEYS = {
+    "id",
+    "task_id",
+    "at",
+    "actor",
+    "action",
+    "from_status",
+    "to_status",
+    "reason",
+    "details",
+}
 AUDIT_KEYS = {
     "id",
     "task_id",
@@ -127,7 +137,11 @@ async def test_task_events_record_changes_with_their_actor(
     ]
     assert {e["actor"] for e in events} == {key}
     tags = [(e["details"]["from"], e["details"]["to"]) for e in events[2:5]]
-    assert tags == [(["a"], ["b", "c"]), (["b", "c"], ["b", "c", "d"]), (["b", "c", "d"], ["c", "d"])]
+    assert tags == [
+        (["a"], ["b", "c"]),
+        (["b", "c"], ["b", "c", "d"]),
+        (["b", "c", "d"], ["c", "d"]),
+    ]
     unique = [(e["details"]["from"], e["details"]["to"]) for e in events[5:7]]
     assert unique == [("u1", "u2"), ("u2", None)]
     assert (events[7]["from_status"], events[7]["to_status"]) == ("pending", "canceled")
@@ -236,6 +250,23 @@ async def test_events_filter_by_time(api: httpx.AsyncClient) -> None:
     error_of(await api.get("/v1/events", params={"since": "yesterday"}), 400)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "events are stored with microseconds but shown to the millisecond "
+        "(serialize.timestamp), so until=<an event's own at> is earlier than the event "
+        "and drops it (store/events.py:107, and audited_at at :146)"
+    ),
+)
+async def test_events_until_an_events_own_time_includes_it(api: httpx.AsyncClient) -> None:
+    """until set to an event's own `at` (as the API shows it) includes that event."""
+    for _ in range(3):
+        task_id = (await create_task(api, TYPE))["task_id"]
+        (created,) = await task_events(api, task_id)
+        found = await walk(api, "/v1/events", task_id=task_id, until=created["at"])
+        assert [e["id"] for e in found] == [created["id"]]
+
+
 async def test_events_paginate_through_every_event(api: httpx.AsyncClient) -> None:
     """Walking /v1/events with limit and next_token yields each event exactly once, in order."""
     for _ in range(4):
@@ -294,9 +325,7 @@ async def test_events_never_show_other_accounts(
     assert {e["task_id"] for e in await walk(other, "/v1/events")} == {theirs}
 
 
-async def test_audits_fill_the_task(
-    account: Account, client_factory: ClientFactory
-) -> None:
+async def test_audits_fill_the_task(account: Account, client_factory: ClientFactory) -> None:
     """Customer and reviewer audits append to `audits`; the review status follows the latest."""
     test = client_factory(account.test_key)
     task = await create_task(test, TYPE)
@@ -443,15 +472,11 @@ async def test_audits_query_filters_and_paginates(
         (in_project, "accepted"),
         (in_project, "fixed"),
     ]
-    assert pairs(await walk(test, "/v1/audits", since=middle.isoformat())) == pairs(
-        everything[2:]
-    )
-    assert pairs(await walk(test, "/v1/audits", until=middle.isoformat())) == pairs(
-        everything[:2]
-    )
-    assert pairs(
-        await walk(test, "/v1/audits", result="accepted", since=middle.isoformat())
-    ) == [(loose, "accepted")]
+    assert pairs(await walk(test, "/v1/audits", since=middle.isoformat())) == pairs(everything[2:])
+    assert pairs(await walk(test, "/v1/audits", until=middle.isoformat())) == pairs(everything[:2])
+    assert pairs(await walk(test, "/v1/audits", result="accepted", since=middle.isoformat())) == [
+        (loose, "accepted")
+    ]
 
     for limit in (1, 2, 5):
         assert await walk(test, "/v1/audits", limit=limit) == everything

@@ -231,9 +231,7 @@ async def test_heartbeat_by_another_worker_answers_409(
 async def test_complete_by_holder_completes_the_task(api: httpx.AsyncClient) -> None:
     """The holder's complete stores the response, sets completed_at and drops the lease."""
     leased = await claimed_task(api, "w1")
-    done = ok(
-        await act(api, leased["task_id"], "complete", worker="w1", response={"label": "cat"})
-    )
+    done = ok(await act(api, leased["task_id"], "complete", worker="w1", response={"label": "cat"}))
     assert done["status"] == "completed"
     assert done["response"] == {"label": "cat"}
     assert done["completed_at"] is not None
@@ -282,6 +280,17 @@ async def test_concurrent_completes_complete_once(api: httpx.AsyncClient) -> Non
     assert (await actions(api, leased["task_id"])).count("completed") == 1
 
 
+async def test_cancel_of_a_leased_task_stops_its_worker(api: httpx.AsyncClient) -> None:
+    """A leased task canceled by its submitter can no longer be completed by the worker."""
+    leased = await claimed_task(api, "w1")
+    ok(await api.post(f"/v1/task/{leased['task_id']}/cancel"))
+    error_of(await act(api, leased["task_id"], "complete", worker="w1", response={}), 409)
+    error_of(await act(api, leased["task_id"], "heartbeat", worker="w1"), 409)
+    got = await get(api, leased["task_id"])
+    assert got["status"] == "canceled"
+    assert got["response"] is None
+
+
 async def test_fail_without_retry_sets_error(api: httpx.AsyncClient) -> None:
     """fail with retry false moves the task to error with the worker's error text."""
     leased = await claimed_task(api, "w1")
@@ -300,9 +309,7 @@ async def test_fail_without_retry_sets_error(api: httpx.AsyncClient) -> None:
 async def test_fail_with_retry_returns_the_task_to_pending(api: httpx.AsyncClient) -> None:
     """fail with retry true leaves the task pending, unleased and claimable again."""
     leased = await claimed_task(api, "w1")
-    released = ok(
-        await act(api, leased["task_id"], "fail", worker="w1", error="flaky", retry=True)
-    )
+    released = ok(await act(api, leased["task_id"], "fail", worker="w1", error="flaky", retry=True))
     assert released["status"] == "pending"
     assert released["lease"] is None
     again = await claim(api, "w2")
@@ -365,16 +372,15 @@ async def test_submit_only_key_cannot_work(
     account_factory: AccountFactory, client_factory: ClientFactory
 ) -> None:
     """A key without the work scope gets 403 from claim, heartbeat, complete and fail."""
-    submitter = client_factory(
-        (await account_factory(scopes=frozenset({Scope.SUBMIT}))).live_key
-    )
+    submitter = client_factory((await account_factory(scopes=frozenset({Scope.SUBMIT}))).live_key)
     task = await create_task(submitter, TYPE)
     error_of(await submitter.post("/v1/work/claim", json={"worker": "w1"}), 403)
-    for verb, body in [
+    attempts: list[tuple[str, dict[str, Any]]] = [
         ("heartbeat", {"worker": "w1"}),
         ("complete", {"worker": "w1", "response": {}}),
         ("fail", {"worker": "w1", "error": "x"}),
-    ]:
+    ]
+    for verb, body in attempts:
         error_of(await act(submitter, task["task_id"], verb, **body), 403)
     assert await actions(submitter, task["task_id"]) == ["created"]
 

@@ -230,11 +230,6 @@ BAD_HANDLERS = [
         "[handlers.x]\nbackoff_max_s = -1\n",
         "backoff_max_s",
         id="backoff-max-negative",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="config.py:204 checks timeout_s, max_attempts and backoff_s but not "
-            "backoff_max_s, so a negative cap (negative retry delays) is accepted",
-        ),
     ),
 ]
 
@@ -259,12 +254,6 @@ def test_bad_handler_settings_raise_naming_the_setting(file_text: str, named: st
             {"x": {"timeout_s": None}},
             "handlers.x.timeout_s",
             id="timeout-null",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="config.py:192 _coerce passes JSON null through as None, then "
-                "config.py:204 compares None <= 0 and raises TypeError",
-            ),
         ),
     ],
 )
@@ -276,11 +265,6 @@ def test_bad_hookline_handlers_env_raises_naming_the_setting(
         load_settings(environ={"HOOKLINE_HANDLERS": json.dumps(env)})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py:170 passes file_name to _handler_settings even when the tables "
-    "came from HOOKLINE_HANDLERS, so the error blames hookline.toml",
-)
 def test_bad_hookline_handlers_env_is_not_blamed_on_the_file() -> None:
     """An unknown key in HOOKLINE_HANDLERS is reported against the variable, not the file."""
     with pytest.raises(ValueError, match="HOOKLINE_HANDLERS") as raised:
@@ -319,11 +303,6 @@ def test_bad_hookline_handlers_env_is_not_blamed_on_the_file() -> None:
             {},
             "dispatcher.poll_s",
             id="poll-0",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="config.py _check validates concurrency, batch_size and lease_s but "
-                "not poll_s: 0 makes the dispatcher poll the store in a tight loop",
-            ),
         ),
     ],
 )

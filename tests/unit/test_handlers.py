@@ -90,7 +90,7 @@ def test_load_target_loads_an_async_function() -> None:
     [
         pytest.param("hookline_no_such_module_xyz:run", "No module named", id="missing-module"),
         pytest.param(f"{FIXTURES}:no_such_function", "no attribute", id="missing-attribute"),
-        pytest.param(f"{FIXTURES}:", "no attribute", id="empty-attribute"),
+        pytest.param(f"{FIXTURES}:", "module:function", id="empty-attribute"),
         pytest.param(f"{FIXTURES}:not_async", "must be an async function", id="sync-function"),
         pytest.param("json:dumps", "must be an async function", id="sync-library-function"),
         pytest.param("hookline-no-such-entry-point", ENTRY_POINT_GROUP, id="unknown-entry-point"),
@@ -104,24 +104,12 @@ def test_load_target_errors_name_the_target(target: str, detail: str) -> None:
     assert detail in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="handlers/python.py:34 importlib.import_module('') raises ValueError "
-    "'Empty module name' that escapes without naming the target",
-)
 def test_load_target_with_empty_module_names_the_target() -> None:
     """A target with no module part is a ValueError naming the target."""
     with pytest.raises(ValueError, match=re.escape("':answer'")):
         load_target(":answer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="handlers/python.py:35 only ImportError/AttributeError are translated; "
-    "an exception raised while importing the module escapes as itself",
-)
 def test_load_target_with_a_module_that_fails_to_import_names_the_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

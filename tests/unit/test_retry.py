@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -14,18 +15,18 @@ NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 SAMPLES = 2000
 
 
-def test_jitter_is_twenty_percent() -> None:
-    """The documented jitter is ±20%."""
-    assert JITTER == pytest.approx(0.2)
+def seeded(seed: int) -> random.Random:
+    """A reproducible rng for the jitter (not for anything secret)."""
+    return random.Random(seed)  # noqa: S311
 
 
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in (0, 1, 42)])
 def test_backoff_doubles_per_attempt(seed: int) -> None:
     """With the same jitter draw, each attempt waits twice as long as the one before."""
     policy = RetryPolicy(backoff_s=0.5, backoff_max_s=10_000.0)
-    delays = [backoff_s(attempt, policy, random.Random(seed)) for attempt in range(1, 9)]
+    delays = [backoff_s(attempt, policy, seeded(seed)) for attempt in range(1, 9)]
 
-    for earlier, later in zip(delays, delays[1:], strict=False):
+    for earlier, later in itertools.pairwise(delays):
         assert later == pytest.approx(2 * earlier)
 
 
@@ -43,7 +44,7 @@ def test_backoff_doubles_per_attempt(seed: int) -> None:
 def test_backoff_stays_within_jitter_of_its_base(attempt: int, base: float) -> None:
     """Every delay lies within ±20% of backoff_s·2^(attempt-1), capped at backoff_max_s."""
     policy = RetryPolicy(backoff_s=2.0, backoff_max_s=60.0)
-    rng = random.Random(attempt)
+    rng = seeded(attempt)
     delays = [backoff_s(attempt, policy, rng) for _ in range(SAMPLES)]
 
     low, high = base * (1 - JITTER), base * (1 + JITTER)
@@ -57,7 +58,7 @@ def test_backoff_is_capped_by_backoff_max_s() -> None:
     """Past the cap, later attempts wait no longer than earlier capped ones."""
     policy = RetryPolicy(backoff_s=1.0, backoff_max_s=60.0)
 
-    capped = {backoff_s(attempt, policy, random.Random(3)) for attempt in range(7, 40)}
+    capped = {backoff_s(attempt, policy, seeded(3)) for attempt in range(7, 40)}
 
     assert len(capped) == 1
     assert capped.pop() <= 60.0 * (1 + JITTER)
@@ -66,23 +67,18 @@ def test_backoff_is_capped_by_backoff_max_s() -> None:
 def test_backoff_varies_between_tasks() -> None:
     """Two draws for the same attempt differ, so retries do not arrive together."""
     policy = RetryPolicy(backoff_s=1.0)
-    rng = random.Random(9)
+    rng = seeded(9)
 
     delays = {backoff_s(2, policy, rng) for _ in range(50)}
 
     assert len(delays) == 50
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="retry.py:25 math.pow(2, attempt - 1) overflows before the cap applies",
-)
 def test_backoff_does_not_overflow_for_large_attempt_numbers() -> None:
     """A very late attempt still waits about backoff_max_s instead of raising."""
     policy = RetryPolicy(max_attempts=5000, backoff_s=1.0, backoff_max_s=60.0)
 
-    delay = backoff_s(2000, policy, random.Random(0))
+    delay = backoff_s(2000, policy, seeded(0))
 
     assert 60.0 * (1 - JITTER) <= delay <= 60.0 * (1 + JITTER)
 
@@ -101,7 +97,7 @@ def test_completed_outcome_settles_complete_with_its_response(attempt: int) -> N
         attempt=attempt,
         policy=RetryPolicy(max_attempts=3),
         now=NOW,
-        rng=random.Random(0),
+        rng=seeded(0),
     )
 
     assert settlement == Settlement(task_id="task_1", kind=SettleKind.COMPLETE, response=response)
@@ -130,7 +126,7 @@ def test_retryable_failure_below_max_attempts_retries_later(
             attempt=attempt,
             policy=policy,
             now=NOW,
-            rng=random.Random(seed),
+            rng=seeded(seed),
         )
 
         assert settlement.kind is SettleKind.RETRY
@@ -153,10 +149,10 @@ def test_retry_at_uses_the_backoff_drawn_from_the_given_rng() -> None:
         attempt=3,
         policy=policy,
         now=NOW,
-        rng=random.Random(1234),
+        rng=seeded(1234),
     )
 
-    expected = NOW + timedelta(seconds=backoff_s(3, policy, random.Random(1234)))
+    expected = NOW + timedelta(seconds=backoff_s(3, policy, seeded(1234)))
     assert settlement.retry_at == expected
 
 
@@ -176,7 +172,7 @@ def test_retryable_failure_at_max_attempts_fails(attempt: int, max_attempts: int
         attempt=attempt,
         policy=RetryPolicy(max_attempts=max_attempts),
         now=NOW,
-        rng=random.Random(0),
+        rng=seeded(0),
     )
 
     assert settlement.kind is SettleKind.FAIL
@@ -198,7 +194,7 @@ def test_non_retryable_failure_fails_at_once(attempt: int, max_attempts: int) ->
         attempt=attempt,
         policy=RetryPolicy(max_attempts=max_attempts),
         now=NOW,
-        rng=random.Random(0),
+        rng=seeded(0),
     )
 
     assert settlement == Settlement(
