@@ -189,6 +189,8 @@ async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
             raise Invalid("Field 'audit_time_secs' must be a non-negative number")
         if "response" in body and result is not ReviewResult.FIXED:
             raise Invalid("Only a 'fixed' review may carry a corrected 'response'")
+        if "response" in body and body["response"] is None:
+            raise Invalid("Field 'response' must be the corrected response, not null")
         task = await services(request).store.tasks.audit(
             who,
             path_param(request, "task_id"),

@@ -68,8 +68,8 @@ async def heartbeat(request: Request, who: Principal) -> dict[str, Any]:
 
 async def complete(request: Request, who: Principal) -> dict[str, Any]:
     body = await read_object(request)
-    if "response" not in body:
-        raise Invalid("Missing required field 'response'")
+    if body.get("response") is None:
+        raise Invalid("Missing required field 'response' (the task's result, as JSON)")
     task = await services(request).store.work.complete(
         who, path_param(request, "task_id"), worker=_worker(body), response=body["response"]
     )

@@ -17,7 +17,10 @@ from hookline.store.signals import Signals
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, to the millisecond: the precision the API shows, so that a time read
+    from an answer can be used as an inclusive filter bound and match exactly."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,9 +130,10 @@ class TaskStore:
         into the same transaction.
         """
         rows = [values for values, _ in items]
+        # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row
+        # INSERTs and caches the compiled statement, whatever the batch size.
         stmt = (
             insert(tasks, self._db.dialect)
-            .values(rows)
             .on_conflict_do_nothing(
                 index_elements=["account_id", "environment", "unique_id"],
                 index_where=tasks.c.unique_id.is_not(None),
@@ -141,7 +142,7 @@ class TaskStore:
         )
         try:
             async with self._db.write() as conn:
-                inserted = {r["id"]: r for r in (await conn.execute(stmt)).mappings()}
+                inserted = {r["id"]: r for r in (await conn.execute(stmt, rows)).mappings()}
                 holders = await self._unique_id_holders(
                     conn, [row for row in rows if row["id"] not in inserted]
                 )

@@ -250,14 +250,6 @@ async def test_events_filter_by_time(api: httpx.AsyncClient) -> None:
     error_of(await api.get("/v1/events", params={"since": "yesterday"}), 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "events are stored with microseconds but shown to the millisecond "
-        "(serialize.timestamp), so until=<an event's own at> is earlier than the event "
-        "and drops it (store/events.py:107, and audited_at at :146)"
-    ),
-)
 async def test_events_until_an_events_own_time_includes_it(api: httpx.AsyncClient) -> None:
     """until set to an event's own `at` (as the API shows it) includes that event."""
     for _ in range(3):

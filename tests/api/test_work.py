@@ -530,3 +530,25 @@ async def test_bad_wait_s_answers_400(api: httpx.AsyncClient, wait_s: str) -> No
     started = time.monotonic()
     error_of(await api.get(f"/v1/task/{task['task_id']}", params={"wait_s": wait_s}), 400)
     assert time.monotonic() - started < 0.5
+
+
+async def test_complete_needs_a_response(api: httpx.AsyncClient) -> None:
+    """Completing with a null response is a 400 and the task stays pending."""
+    task = await claimed_task(api)
+    error_of(await act(api, task["task_id"], "complete", worker="w1", response=None), 400)
+    assert (await get(api, task["task_id"]))["status"] == "pending"
+    assert "completed" not in await actions(api, task["task_id"])
+
+
+async def test_fixed_review_needs_a_real_response(
+    client_factory: ClientFactory, account: Account
+) -> None:
+    """A fixed review with a null response is a 400 and the response stays as it was."""
+    client = client_factory(account.test_key)
+    task = await create_task(client, "echo", x=1)
+    response = await client.post(
+        f"/v1/task/{task['task_id']}/audit", json={"result": "fixed", "response": None}
+    )
+    error_of(response, 400)
+    after = ok(await client.get(f"/v1/task/{task['task_id']}"))
+    assert (after["response"], after["audits"]) == (task["response"], [])
