@@ -72,7 +72,7 @@ def _event(row: sa.RowMapping) -> TaskEvent:
     )
 
 
-def _audit(row: sa.RowMapping) -> Audit:
+def audit_from_row(row: sa.RowMapping) -> Audit:
     return Audit(
         audited_by=row["audited_by"],
         audited_at=row["audited_at"],
@@ -150,7 +150,9 @@ class EventStore:
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         records = [
-            AuditRecord(id=r["id"], task_id=r["task_id"], project=r["project"], audit=_audit(r))
+            AuditRecord(
+                id=r["id"], task_id=r["task_id"], project=r["project"], audit=audit_from_row(r)
+            )
             for r in rows[:limit]
         ]
         return records, len(rows) > limit

@@ -32,7 +32,7 @@ from hookline.models import (
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
 from hookline.store.dialect import insert, json_array_overlaps, notify_work
-from hookline.store.events import event_row, record
+from hookline.store.events import audit_from_row, event_row, record
 from hookline.store.tables import audits, tasks
 from hookline.store.transitions import apply, load_for_update, scoped
 
@@ -63,17 +63,6 @@ def task_from_row(row: Mapping[Any, Any], task_audits: Sequence[Audit] = ()) -> 
         attempts=row["attempts"],
         lease_owner=row["lease_owner"],
         lease_expires_at=row["lease_expires_at"],
-    )
-
-
-def _audit(row: sa.RowMapping) -> Audit:
-    return Audit(
-        audited_by=row["audited_by"],
-        audited_at=row["audited_at"],
-        audit_time_secs=row["audit_time_secs"],
-        audit_result=ReviewResult(row["audit_result"]),
-        audit_source=row["audit_source"],
-        comments=row["comments"],
     )
 
 
@@ -241,7 +230,7 @@ class TaskStore:
         ).mappings()
         found: dict[str, list[Audit]] = {}
         for row in rows:
-            found.setdefault(row["task_id"], []).append(_audit(row))
+            found.setdefault(row["task_id"], []).append(audit_from_row(row))
         return found
 
     async def page(
