@@ -9,6 +9,7 @@ from the file only.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import tomllib
 from collections.abc import Callable, Mapping
@@ -79,6 +80,28 @@ class DispatcherSettings:
     """On SIGTERM: how long in-flight tasks may finish before their leases are released."""
 
 
+DEFAULT_SCHEDULE_S = (0.0, 5.0, 60.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbacksSettings:
+    """The callback sender (`[callbacks]`)."""
+
+    schedule_s: tuple[float, ...] = DEFAULT_SCHEDULE_S
+    """Delay before each attempt (±20% jitter); its length is the number of attempts (~27 h)."""
+    timeout_s: float = 15.0
+    allow_networks: tuple[str, ...] = ()
+    """Networks a callback may reach although they are private (e.g. 127.0.0.0/8 in development)."""
+    concurrency: int = 256
+    per_host_concurrency: int = 16
+    retry_after_max_s: float = 3600.0
+    batch_size: int = 100
+    lease_s: float = 60.0
+    poll_s: float = 1.0
+    secret_grace_s: float = 86400.0
+    """After a webhook secret rotation, how long the old secret still signs too."""
+
+
 DEFAULT_HANDLERS = {"echo": HandlerSettings(kind="echo")}
 
 
@@ -91,6 +114,7 @@ class Settings:
     files: FilesSettings = field(default_factory=FilesSettings)
     types: Mapping[str, TypeSettings] = field(default_factory=dict)
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
     handlers: Mapping[str, HandlerSettings] = field(default_factory=lambda: dict(DEFAULT_HANDLERS))
 
 
@@ -100,6 +124,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitsSettings,
     "files": FilesSettings,
     "dispatcher": DispatcherSettings,
+    "callbacks": CallbacksSettings,
 }
 _SECRET_KEYS = ("database_url",)
 
@@ -251,12 +276,37 @@ def _type_settings(
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type[Any]:
-    return {"int": int, "str": str, "float": float, "bool": bool}[str(f.type)]
+    return {
+        "int": int,
+        "str": str,
+        "float": float,
+        "bool": bool,
+        "tuple[float, ...]": _FloatList,
+        "tuple[str, ...]": _StrList,
+    }[str(f.type)]
+
+
+class _FloatList(tuple[float, ...]):
+    """A list setting of numbers: a TOML array, or a comma list in the environment."""
+
+
+class _StrList(tuple[str, ...]):
+    """A list setting of strings: a TOML array, or a comma list in the environment."""
+
+
+def _coerce_list(name: str, kind: type[Any], raw: Any) -> tuple[Any, ...]:
+    items = [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"setting {name}: expected a list, got {raw!r}")
+    item_kind = float if kind is _FloatList else str
+    return tuple(_coerce(f"{name}[{i}]", item_kind, item) for i, item in enumerate(items))
 
 
 def _coerce(name: str, kind: type[Any], raw: Any) -> Any:
     if raw is None:
         return None
+    if kind in (_FloatList, _StrList):
+        return _coerce_list(name, kind, raw)
     if isinstance(raw, str) and kind is not str:
         try:
             if kind is bool:
@@ -288,12 +338,37 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting server.port: must be between 1 and 65535")
     if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
         raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
+    _check_callbacks(settings.callbacks)
     if settings.dispatcher.poll_s <= 0 or settings.dispatcher.drain_s < 0:
         raise ValueError("settings dispatcher.poll_s must be > 0 and dispatcher.drain_s >= 0")
     if settings.dispatcher.lease_s < 1:
         raise ValueError("setting dispatcher.lease_s: must be at least 1 second")
     if settings.database.pool_size < 1:
         raise ValueError("setting database.pool_size: must be at least 1")
+
+
+def _check_callbacks(callbacks: CallbacksSettings) -> None:
+    if not callbacks.schedule_s or any(d < 0 for d in callbacks.schedule_s):
+        raise ValueError("setting callbacks.schedule_s: at least one delay, none negative")
+    for network in callbacks.allow_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ValueError(
+                f"setting callbacks.allow_networks: {network!r} is not a network (e.g. 127.0.0.0/8)"
+            ) from exc
+    if callbacks.timeout_s <= 0 or callbacks.lease_s <= callbacks.timeout_s:
+        raise ValueError(
+            "settings callbacks.timeout_s must be > 0 and callbacks.lease_s longer than it"
+        )
+    if min(callbacks.concurrency, callbacks.per_host_concurrency, callbacks.batch_size) < 1:
+        raise ValueError(
+            "settings callbacks.concurrency, per_host_concurrency and batch_size: at least 1"
+        )
+    if callbacks.poll_s <= 0 or callbacks.retry_after_max_s < 0 or callbacks.secret_grace_s < 0:
+        raise ValueError(
+            "settings callbacks.poll_s must be > 0; retry_after_max_s and secret_grace_s >= 0"
+        )
 
 
 def masked(settings: Settings) -> dict[str, Any]:

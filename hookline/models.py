@@ -60,6 +60,17 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AccountCredentials:
+    """What a callback receiver needs to trust hookline's callbacks."""
+
+    account: str
+    callback_auth_key: str
+    webhook_secret: str
+    previous_webhook_secret: str | None
+    previous_secret_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiKey:
     id: str
     account_name: str
@@ -275,3 +286,47 @@ class Settlement:
     response: JSON | None = None
     error: str | None = None
     retry_at: datetime | None = None
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryAttempt:
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    body: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    id: str
+    task_id: str | None
+    batch: str | None
+    event: str
+    url: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    created_at: datetime
+    attempt_log: tuple[DeliveryAttempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DueDelivery:
+    """A claimed delivery with what it takes to send it."""
+
+    id: str
+    url: str
+    host: str
+    payload: JSON
+    attempts: int
+    callback_auth_key: str
+    secrets: tuple[str, ...]

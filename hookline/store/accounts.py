@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from hookline.errors import Invalid, NotFound
 from hookline.ids import hash_api_key, key_matches, new_api_key, parse_api_key
-from hookline.models import ApiKey, Environment, Principal, Scope, Teammate
+from hookline.models import AccountCredentials, ApiKey, Environment, Principal, Scope, Teammate
+from hookline.signing import new_callback_auth_key, new_secret
 from hookline.store.base import Database
 from hookline.store.tables import accounts, api_keys
 
@@ -49,7 +51,12 @@ class AccountStore:
             if account_id is None:
                 account_id = await conn.scalar(
                     sa.insert(accounts)
-                    .values(name=account, created_at=now)
+                    .values(
+                        name=account,
+                        created_at=now,
+                        callback_auth_key=new_callback_auth_key(self._db.random_bytes),
+                        webhook_secret=new_secret(self._db.random_bytes),
+                    )
                     .returning(accounts.c.id)
                 )
             await conn.execute(
@@ -133,6 +140,39 @@ class AccountStore:
             owner=row["owner"],
         )
 
+    async def credentials(self, account: str | int) -> AccountCredentials:
+        """The account's callback auth key and webhook secrets (by name or id)."""
+        where = accounts.c.name == account if isinstance(account, str) else accounts.c.id == account
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(accounts).where(where))).mappings().first()
+        if row is None:
+            raise NotFound(f"No account {account!r}")
+        return _credentials(row)
+
+    async def rotate_webhook_secret(self, account_id: int, *, grace_s: float) -> AccountCredentials:
+        """A new secret signs from now on; the old one also signs for `grace_s` seconds."""
+        now = self._db.clock()
+        async with self._db.write() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        sa.update(accounts)
+                        .where(accounts.c.id == account_id)
+                        .values(
+                            previous_webhook_secret=accounts.c.webhook_secret,
+                            previous_secret_expires_at=now + timedelta(seconds=grace_s),
+                            webhook_secret=new_secret(self._db.random_bytes),
+                        )
+                        .returning(*accounts.c)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"No account {account_id}")
+        return _credentials(row)
+
     async def teammates(self, account_id: int) -> list[Teammate]:
         """The account's members (owners of its active keys) and their roles."""
         query = sa.select(api_keys.c.owner, api_keys.c.scopes).where(
@@ -147,6 +187,16 @@ class AccountStore:
             Teammate(email=owner, role=_role(scopes))
             for owner, scopes in sorted(scopes_by_owner.items())
         ]
+
+
+def _credentials(row: sa.RowMapping) -> AccountCredentials:
+    return AccountCredentials(
+        account=row["name"],
+        callback_auth_key=row["callback_auth_key"] or "",
+        webhook_secret=row["webhook_secret"] or "",
+        previous_webhook_secret=row["previous_webhook_secret"],
+        previous_secret_expires_at=row["previous_secret_expires_at"],
+    )
 
 
 def _role(scopes: set[Scope]) -> str:

@@ -29,6 +29,8 @@ class Database:
     clock: Callable[[], datetime] = utc_now
     random_bytes: Callable[[int], bytes] = os.urandom
     signals: Signals = field(default_factory=Signals)
+    first_callback_delay_s: float = 0.0
+    """callbacks.schedule_s[0]: the delay before a new delivery's first attempt."""
 
     @property
     def dialect(self) -> str:

@@ -22,6 +22,7 @@ from hookline.models import (
     TaskStatus,
 )
 from hookline.store.base import Database
+from hookline.store.deliveries import complete_batch_if_done
 from hookline.store.dialect import insert
 from hookline.store.tables import batches, files, projects, tasks
 
@@ -272,17 +273,28 @@ class CatalogStore:
         return [_batch(row) for row in rows], total or 0
 
     async def finalize_batch(self, principal: Principal, name: str) -> Batch:
-        """staging → in_progress; finalizing again changes nothing."""
+        """staging → in_progress; finalizing again changes nothing.
+
+        A finalized batch with no pending task is completed at once (and its
+        callback, if it has a URL, is sent through the outbox).
+        """
         async with self._db.write() as conn:
-            await conn.execute(
+            finalized = await conn.execute(
                 sa.update(batches)
                 .where(
                     *_in_scope(batches, principal),
                     batches.c.name == name,
-                    batches.c.status == BatchStatus.STAGING.value,
+                    batches.c.finalized_at.is_(None),
+                    batches.c.status.in_(
+                        [BatchStatus.STAGING.value, BatchStatus.IN_PROGRESS.value]
+                    ),
                 )
                 .values(status=BatchStatus.IN_PROGRESS.value, finalized_at=self._db.clock())
             )
+            if finalized.rowcount:
+                await complete_batch_if_done(
+                    self._db, conn, principal.account_id, principal.environment.value, name
+                )
         return await self.get_batch(principal, name)
 
     async def set_batch_metadata(

@@ -14,21 +14,27 @@ from contextlib import contextmanager
 class Signals:
     def __init__(self) -> None:
         self._work = asyncio.Event()
+        self._callbacks = asyncio.Event()
         self._watchers: dict[str, set[asyncio.Event]] = {}
 
     def work_available(self) -> None:
         self._work.set()
 
+    def callbacks_due(self) -> None:
+        self._callbacks.set()
+
+    def anything_new(self) -> None:
+        """Another process announced something (NOTIFY): wake every loop."""
+        self._work.set()
+        self._callbacks.set()
+
     async def wait_for_work(self, timeout_s: float) -> bool:
         """Wait until work is announced or `timeout_s` passes; True if announced."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._work.wait()
-        except TimeoutError:
-            return False
-        finally:
-            self._work.clear()
-        return True
+        return await _wait(self._work, timeout_s)
+
+    async def wait_for_callbacks(self, timeout_s: float) -> bool:
+        """Wait until a callback is enqueued or `timeout_s` passes; True if announced."""
+        return await _wait(self._callbacks, timeout_s)
 
     def tasks_changed(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:
@@ -48,3 +54,14 @@ class Signals:
                 watchers.discard(event)
                 if not watchers:
                     del self._watchers[task_id]
+
+
+async def _wait(event: asyncio.Event, timeout_s: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        return False
+    finally:
+        event.clear()
+    return True

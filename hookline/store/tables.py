@@ -52,6 +52,12 @@ accounts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Callback credentials: Scale's auth header value, and Standard Webhooks secrets
+    # (the previous one keeps signing until previous_secret_expires_at).
+    sa.Column("callback_auth_key", sa.String(100), nullable=True),
+    sa.Column("webhook_secret", sa.String(100), nullable=True),
+    sa.Column("previous_webhook_secret", sa.String(100), nullable=True),
+    sa.Column("previous_secret_expires_at", UTCDateTime, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -205,4 +211,53 @@ files = sa.Table(
     sa.Column("source_url", sa.String(2048), nullable=True),
     sa.Column("storage_path", sa.String(1024), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("environment", sa.String(8), nullable=False),
+    sa.Column("task_id", sa.String(24), sa.ForeignKey("tasks.id"), nullable=True),
+    sa.Column("batch", sa.String(500), nullable=True),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("host", sa.String(300), nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_deliveries_task_id", "task_id"),
+    sa.Index("ix_deliveries_scope_status", "account_id", "environment", "status", "updated_at"),
+    # The sender's claim looks at pending deliveries only.
+    sa.Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("delivery_id", sa.String(24), sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.String(40), nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Index("ix_delivery_attempts_delivery_id_id", "delivery_id", "id"),
 )

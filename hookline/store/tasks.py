@@ -31,39 +31,12 @@ from hookline.models import (
 )
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
+from hookline.store.deliveries import tasks_finished
 from hookline.store.dialect import insert, json_array_overlaps, notify_work
 from hookline.store.events import audit_from_row, event_row, record
+from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import audits, tasks
-from hookline.store.transitions import apply, load_for_update, scoped
-
-
-def task_from_row(row: Mapping[Any, Any], task_audits: Sequence[Audit] = ()) -> Task:
-    return Task(
-        id=row["id"],
-        type=row["type"],
-        status=TaskStatus(row["status"]),
-        instruction=row["instruction"],
-        params=row["params"],
-        response=row["response"],
-        error=row["error"],
-        metadata=row["metadata"],
-        tags=row["tags"],
-        unique_id=row["unique_id"],
-        project=row["project"],
-        batch=row["batch"],
-        callback_url=row["callback_url"],
-        callback_completed=row["callback_completed"],
-        times_redone=row["times_redone"],
-        priority=row["priority"],
-        customer_review_status=row["customer_review_status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        completed_at=row["completed_at"],
-        audits=tuple(task_audits),
-        attempts=row["attempts"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-    )
+from hookline.store.transitions import apply, load_for_update
 
 
 class TaskStore:
@@ -136,6 +109,12 @@ class TaskStore:
                     conn, [row for row in rows if row["id"] not in inserted]
                 )
                 await record(conn, self._created_events(items, inserted))
+                completed = [
+                    r for r in inserted.values() if r["status"] == TaskStatus.COMPLETED.value
+                ]
+                if completed:
+                    # Test-environment tasks complete in the create; their callbacks still go out.
+                    await tasks_finished(self._db, conn, completed, callbacks=True)
                 if any(r["status"] == TaskStatus.PENDING for r in inserted.values()):
                     await notify_work(conn)
         except sa.exc.DBAPIError:

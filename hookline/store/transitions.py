@@ -12,18 +12,10 @@ from hookline import lifecycle
 from hookline.errors import Conflict, NotFound
 from hookline.models import JSON, Principal, TaskStatus
 from hookline.store.base import Database
+from hookline.store.deliveries import tasks_finished
 from hookline.store.events import event_row, record
+from hookline.store.rows import scoped
 from hookline.store.tables import tasks
-
-
-def scoped(principal: Principal | None) -> list[sa.ColumnElement[bool]]:
-    """Conditions that keep a query inside the principal's account and environment."""
-    if principal is None:
-        return []
-    return [
-        tasks.c.account_id == principal.account_id,
-        tasks.c.environment == principal.environment.value,
-    ]
 
 
 async def load_for_update(
@@ -95,4 +87,6 @@ async def apply(
             )
         ],
     )
+    if change.to_status in (TaskStatus.COMPLETED, TaskStatus.ERROR, TaskStatus.CANCELED):
+        await tasks_finished(db, conn, [updated], callbacks=change.callback_due)
     return updated

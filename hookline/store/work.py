@@ -22,11 +22,12 @@ from hookline.lifecycle import Action, transition
 from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskStatus
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
+from hookline.store.deliveries import tasks_finished
 from hookline.store.dialect import notify_work
 from hookline.store.events import SYSTEM, event_row, record
+from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import tasks
-from hookline.store.tasks import task_from_row
-from hookline.store.transitions import apply, load_for_update, scoped
+from hookline.store.transitions import apply, load_for_update
 
 
 class WorkStore:
@@ -254,6 +255,12 @@ class WorkStore:
                 outcomes.append(task_from_row({**row, **values}))
             await _update_leased(conn, updates)
             await record(conn, events)
+            finished = [
+                {**row, **values}
+                for row, _, values in updates
+                if values.get("status") in (TaskStatus.COMPLETED.value, TaskStatus.ERROR.value)
+            ]
+            await tasks_finished(self._db, conn, finished, callbacks=True)
             if any(s.kind is SettleKind.RETRY for _, s in items):
                 await notify_work(conn)
         self._db.signals.tasks_changed([s.task_id for _, s in items])

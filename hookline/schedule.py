@@ -1,0 +1,102 @@
+"""When to try a callback again, if at all. Pure: `now` and `rng` are passed in.
+
+The schedule lists the delay before each attempt; its length is the number
+of attempts. Success is any 2xx. `410 Gone` stops at once, as does a blocked
+destination (so it can be replayed once the configuration is fixed).
+`Retry-After` on 429/503 is a minimum that jitter never shortens, capped by
+`retry_after_max_s`.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+JITTER = 0.2
+
+
+class AttemptError(enum.StrEnum):
+    TIMEOUT = "timeout"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_RESET = "connection_reset"
+    DNS = "dns"
+    TLS = "tls"
+    BLOCKED = "blocked"
+    REDIRECT = "redirect"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptResult:
+    status_code: int | None = None
+    error: AttemptError | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Next(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    next: Next
+    at: datetime | None = None
+    reason: str | None = None
+
+
+def first_attempt_at(schedule_s: Sequence[float], now: datetime, rng: random.Random) -> datetime:
+    return now + timedelta(seconds=_jittered(schedule_s[0], rng))
+
+
+def next_step(
+    result: AttemptResult,
+    *,
+    attempt: int,
+    schedule_s: Sequence[float],
+    retry_after_max_s: float,
+    now: datetime,
+    rng: random.Random,
+) -> Step:
+    """What follows attempt number `attempt` (1-based)."""
+    if result.succeeded:
+        return Step(Next.SUCCEEDED)
+    if result.status_code == 410:
+        return Step(Next.FAILED, reason="receiver answered 410 Gone")
+    if result.error is AttemptError.BLOCKED:
+        return Step(Next.FAILED, reason="destination blocked by callbacks.allow_networks")
+    if attempt >= len(schedule_s):
+        return Step(Next.FAILED, reason=f"no 2xx after {attempt} attempts")
+    delay = _jittered(schedule_s[attempt], rng)
+    if result.status_code in (429, 503) and result.retry_after_s is not None:
+        delay = max(delay, min(result.retry_after_s, retry_after_max_s))
+    return Step(Next.RETRY, at=now + timedelta(seconds=delay))
+
+
+def _jittered(delay_s: float, rng: random.Random) -> float:
+    return delay_s * (1 + rng.uniform(-JITTER, JITTER))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())

@@ -1,0 +1,44 @@
+"""Standard Webhooks signatures (https://www.standardwebhooks.com/), via `standardwebhooks`.
+
+A receiver verifies with `standardwebhooks.Webhook(secret).verify(body, headers)`
+or `svix.webhooks.Webhook(secret).verify(...)`. During a rotation's grace
+period both the new and the old secret sign, space-separated, as the spec allows.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from standardwebhooks import Webhook
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+
+
+def new_secret(random_bytes: Callable[[int], bytes]) -> str:
+    return SECRET_PREFIX + base64.b64encode(random_bytes(32)).decode()
+
+
+def new_callback_auth_key(random_bytes: Callable[[int], bytes]) -> str:
+    return random_bytes(24).hex()
+
+
+def signature_header(
+    secrets: Sequence[str], *, msg_id: str, timestamp: datetime, body: bytes
+) -> str:
+    """The `webhook-signature` value: one `v1,<base64>` per secret, space-separated."""
+    payload = body.decode()
+    return " ".join(Webhook(secret).sign(msg_id, timestamp, payload) for secret in secrets)
+
+
+def webhook_headers(
+    secrets: Sequence[str], *, msg_id: str, timestamp: datetime, body: bytes
+) -> dict[str, str]:
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature_header(
+            secrets, msg_id=msg_id, timestamp=timestamp, body=body
+        ),
+    }
