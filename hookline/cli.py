@@ -23,6 +23,7 @@ from hookline.config import Settings, load_settings, masked
 from hookline.errors import HooklineError, Unavailable
 from hookline.logging import configure_logging
 from hookline.models import ALL_SCOPES, Environment, Scope
+from hookline.serialize import credentials_json
 from hookline.server import Server
 from hookline.store import SchemaState, Store, open_store
 
@@ -157,13 +158,18 @@ def worker(config: str | None, database_url: str | None, log_level: str) -> None
 
 async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap: bool) -> None:
     """Own every long-lived resource here, and close them in reverse order."""
+    from hookline.callbacks import CallbackSender, callback_session
     from hookline.dispatch import Dispatcher, worker_id
     from hookline.handlers.registry import build_handlers
     from hookline.ingress import create_app
 
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
-        store = open_store(settings.database_url, settings.database)
+        store = open_store(
+            settings.database_url,
+            settings.database,
+            first_callback_delay_s=settings.callbacks.schedule_s[0],
+        )
         stack.push_async_callback(store.close)
         await _prepare_schema(store, create=bootstrap)
         if bootstrap:
@@ -176,13 +182,22 @@ async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap
         log.info(
             "hookline_starting",
             version=hookline.__version__,
-            roles=[r for r, on in (("api", api), ("dispatcher", dispatch)) if on],
+            roles=[
+                r
+                for r, on in (("api", api), ("dispatcher", dispatch), ("callbacks", dispatch))
+                if on
+            ],
             database=masked(settings)["database_url"],
             handlers={t: h.description for t, h in sorted(handlers.items())} if dispatch else None,
             other_types="manual: claimed by workers through POST /v1/work/claim",
         )
         running: list[asyncio.Task[None]] = []
         if dispatch:
+            # Other processes announce new work and callbacks with NOTIFY (PostgreSQL).
+            await stack.enter_async_context(store.listen_for_work(store.signals.anything_new))
+            callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
+            sender = CallbackSender(store, callback_http, settings.callbacks, owner=worker_id())
+            running.append(asyncio.create_task(sender.run(stop)))
             dispatcher = Dispatcher(
                 store,
                 handlers,
@@ -392,6 +407,21 @@ def keys_revoke(config: str | None, database_url: str | None, key_id: str) -> No
     settings = _settings(config, database_url)
     _with_store(settings, lambda store: store.accounts.revoke_key(key_id))
     click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def account() -> None:
+    """Show an account's callback credentials."""
+
+
+@account.command("show")
+@common
+@click.argument("name")
+def account_show(config: str | None, database_url: str | None, name: str) -> None:
+    """Print NAME's callback auth key and webhook secret(s), as JSON."""
+    settings = _settings(config, database_url)
+    creds = _with_store(settings, lambda store: store.accounts.credentials(name))
+    click.echo(json.dumps(credentials_json(creds), indent=2))
 
 
 @main.group("config")

@@ -12,12 +12,12 @@ import asyncio
 import os
 import random
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
 import structlog
 
+from hookline.aio import first_of
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
 from hookline.models import Failed, Outcome, Task
@@ -75,8 +75,7 @@ class Dispatcher:
             lease_s=self._lease_s,
         )
         try:
-            async with self._store.listen_for_work(self._store.signals.work_available):
-                await self._loop(stop)
+            await self._loop(stop)
         finally:
             await self._drain()
             heartbeat.cancel()
@@ -89,7 +88,7 @@ class Dispatcher:
             free = self._concurrency - len(self._inflight)
             if free <= 0:
                 self._slot_freed.clear()
-                await _first(stop.wait(), self._slot_freed.wait())
+                await first_of(stop.wait(), self._slot_freed.wait())
                 continue
             want = min(free, self._batch_size)
             try:
@@ -101,12 +100,12 @@ class Dispatcher:
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                 log.exception("claim_failed", retry_in_s=delay)
-                await _first(stop.wait(), asyncio.sleep(delay))
+                await first_of(stop.wait(), asyncio.sleep(delay))
                 continue
             for task in claimed:
                 self._start(task)
             if len(claimed) < want:
-                await _first(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
+                await first_of(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
 
     def _start(self, task: Task) -> None:
         runner = asyncio.create_task(self._work(task), name=f"task-{task.id}")
@@ -181,14 +180,3 @@ class Dispatcher:
             log.info("leases_released", tasks=released)
         except Exception:
             log.exception("release_failed", tasks=len(unfinished))
-
-
-async def _first(*aws: Awaitable[Any]) -> None:
-    """Wait until the first of these awaitables finishes; cancel the rest."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hookline.models import (
+    AccountCredentials,
     Audit,
     AuditRecord,
     Batch,
+    Delivery,
     Project,
     StoredFile,
     Task,
@@ -150,3 +152,36 @@ def audit_record_json(record: AuditRecord) -> dict[str, Any]:
     return {"id": record.id, "task_id": record.task_id, "project": record.project} | audit_json(
         record.audit
     )
+
+
+def credentials_json(creds: AccountCredentials) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "account": creds.account,
+        "callback_auth_key": creds.callback_auth_key,
+        "webhook_secret": creds.webhook_secret,
+    }
+    if creds.previous_webhook_secret is not None:
+        out["previous_webhook_secret"] = creds.previous_webhook_secret
+        out["previous_secret_expires_at"] = timestamp(creds.previous_secret_expires_at)
+    return out
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "status": delivery.status.value,
+        "url": delivery.url,
+        "event": delivery.event,
+        "next_attempt_at": timestamp(delivery.next_attempt_at),
+        "attempts": [
+            {
+                "at": timestamp(a.at),
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+                "body": a.body,
+            }
+            for a in delivery.attempt_log
+        ],
+        "created_at": timestamp(delivery.created_at),
+    }

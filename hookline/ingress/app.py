@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from hookline.config import Settings
 from hookline.errors import HooklineError
-from hookline.ingress import catalog, files, tasks, trail, work
+from hookline.ingress import callbacks, catalog, files, tasks, trail, work
 from hookline.ingress.auth import Authenticator
 from hookline.ingress.http import (
     JSONResponse,
@@ -88,6 +88,11 @@ API: tuple[Api, ...] = (
     Api("GET", "/v1/task/{task_id}/events", trail.task_events, "A task's audit trail, oldest first", params=("limit", "next_token")),
     Api("GET", "/v1/events", trail.events, "Audit-trail events, filtered", params=tuple(sorted(trail.EVENT_PARAMS))),
     Api("GET", "/v1/audits", trail.audits, "Reviews, filtered", params=tuple(sorted(trail.AUDIT_PARAMS))),
+    Api("GET", "/v1/account", callbacks.show_account, "The account's callback auth key and webhook secret", Scope.ADMIN),
+    Api("POST", "/v1/account/rotate_webhook_secret", callbacks.rotate_webhook_secret, "Rotate the webhook secret (the old one signs too during a grace period)", Scope.ADMIN),
+    Api("GET", "/v1/task/{task_id}/callbacks", callbacks.task_callbacks, "A task's callback deliveries and every attempt"),
+    Api("POST", "/v1/task/{task_id}/callbacks/resend", callbacks.resend, "Send a task's callback again now", S),
+    Api("POST", "/v1/callbacks/replay", callbacks.replay, "Re-queue failed deliveries in bulk", S, "object"),
 )  # fmt: skip
 
 

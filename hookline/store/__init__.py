@@ -17,6 +17,7 @@ from hookline.config import DatabaseSettings
 from hookline.store.accounts import AccountStore
 from hookline.store.base import Database, utc_now
 from hookline.store.catalog import CatalogStore
+from hookline.store.deliveries import DeliveryStore
 from hookline.store.dialect import create_engines
 from hookline.store.events import EventStore
 from hookline.store.listen import listen_for_work
@@ -36,6 +37,7 @@ class Store:
         self.catalog = CatalogStore(db)
         self.work = WorkStore(db)
         self.events = EventStore(db)
+        self.deliveries = DeliveryStore(db)
 
     @property
     def dialect(self) -> str:
@@ -71,7 +73,15 @@ def open_store(
     *,
     clock: Callable[[], datetime] = utc_now,
     random_bytes: Callable[[int], bytes] = os.urandom,
+    first_callback_delay_s: float = 0.0,
 ) -> Store:
     """A store for a database URL; nothing connects until first use."""
     engines = create_engines(url, settings or DatabaseSettings())
-    return Store(Database(engines=engines, clock=clock, random_bytes=random_bytes))
+    return Store(
+        Database(
+            engines=engines,
+            clock=clock,
+            random_bytes=random_bytes,
+            first_callback_delay_s=first_callback_delay_s,
+        )
+    )

@@ -1,0 +1,272 @@
+"""The callback sender: claims due deliveries from the outbox, POSTs them, records each attempt.
+
+Each attempt is signed afresh (Standard Webhooks, `webhook-id` stable per
+delivery) and bounded by `callbacks.timeout_s`. Destinations are checked on
+the address actually connected: a resolver that drops forbidden addresses,
+plus a check of IP literals, which aiohttp does not resolve. One slow or dead
+receiver cannot starve the others: a per-host cap (hosts at the cap are left
+out of the claim) under a global one, and pooled keep-alive connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+import structlog
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from hookline.aio import first_of
+from hookline.config import CallbacksSettings
+from hookline.guard import Network, is_forbidden, parse_networks
+from hookline.models import DueDelivery
+from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
+from hookline.signing import webhook_headers
+from hookline.store import Store
+from hookline.store.deliveries import MAX_BODY_CHARS, AttemptOutcome
+
+log = structlog.get_logger("hookline.callbacks")
+
+
+class BlockedDestination(OSError):
+    """Every address of the destination is forbidden by the guard."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with aiohttp's default resolver, then drops forbidden addresses."""
+
+    def __init__(self, allowed: Sequence[Network], inner: AbstractResolver | None = None) -> None:
+        self._allowed = tuple(allowed)
+        self._inner = inner or aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        allowed = [r for r in found if not is_forbidden(r["host"], self._allowed)]
+        if not allowed:
+            raise BlockedDestination(f"{host} resolves only to forbidden addresses")
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def callback_session(settings: CallbacksSettings) -> aiohttp.ClientSession:
+    """The sender's pooled session; its connector enforces the guard and the per-host cap."""
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(parse_networks(settings.allow_networks)),
+        limit=settings.concurrency,
+        limit_per_host=settings.per_host_concurrency,
+        keepalive_timeout=30,
+    )
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+
+def _blocked(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedDestination):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _error_kind(exc: BaseException) -> AttemptError:
+    if _blocked(exc):
+        return AttemptError.BLOCKED
+    if isinstance(exc, TimeoutError):
+        return AttemptError.TIMEOUT
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+        return AttemptError.TLS
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return AttemptError.DNS
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return AttemptError.CONNECTION_REFUSED
+        return AttemptError.OTHER
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return AttemptError.CONNECTION_RESET
+    return AttemptError.OTHER
+
+
+class CallbackSender:
+    def __init__(
+        self,
+        store: Store,
+        session: aiohttp.ClientSession,
+        settings: CallbacksSettings,
+        *,
+        owner: str,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._session = session
+        self._settings = settings
+        self._allowed = parse_networks(settings.allow_networks)
+        self.owner = owner
+        self._clock = clock or store.db.clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._per_host: Counter[str] = Counter()
+        self._slot_freed = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; then let in-flight attempts finish (bounded by the timeout)."""
+        log.info(
+            "callback_sender_started",
+            owner=self.owner,
+            attempts=len(self._settings.schedule_s),
+            allow_networks=list(self._settings.allow_networks),
+        )
+        failures = 0
+        try:
+            while not stop.is_set():
+                free = self._settings.concurrency - len(self._inflight)
+                saturated = [
+                    host
+                    for host, n in self._per_host.items()
+                    if n >= self._settings.per_host_concurrency
+                ]
+                if free <= 0:
+                    self._slot_freed.clear()
+                    await first_of(stop.wait(), self._slot_freed.wait())
+                    continue
+                want = min(free, self._settings.batch_size)
+                try:
+                    due = await self._store.deliveries.claim(
+                        owner=self.owner,
+                        limit=want,
+                        lease_s=self._settings.lease_s,
+                        skip_hosts=saturated,
+                    )
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    log.exception("callback_claim_failed", retry_in_s=delay)
+                    await first_of(stop.wait(), asyncio.sleep(delay))
+                    continue
+                for delivery in due:
+                    self._start(delivery)
+                if len(due) < want:
+                    waits = [
+                        stop.wait(),
+                        self._store.signals.wait_for_callbacks(self._settings.poll_s),
+                    ]
+                    if saturated:
+                        self._slot_freed.clear()
+                        waits.append(self._slot_freed.wait())
+                    await first_of(*waits)
+        finally:
+            if self._inflight:
+                await asyncio.wait(self._inflight, timeout=self._settings.timeout_s + 5)
+            log.info("callback_sender_stopped", owner=self.owner)
+
+    def _start(self, delivery: DueDelivery) -> None:
+        self._per_host[delivery.host] += 1
+        task = asyncio.create_task(self._deliver(delivery))
+        self._inflight.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._inflight.discard(t)
+            self._per_host[delivery.host] -= 1
+            if self._per_host[delivery.host] <= 0:
+                del self._per_host[delivery.host]
+            self._slot_freed.set()
+
+        task.add_done_callback(done)
+
+    async def _deliver(self, delivery: DueDelivery) -> None:
+        attempt = delivery.attempts + 1
+        with structlog.contextvars.bound_contextvars(delivery_id=delivery.id, attempt=attempt):
+            started = self._clock()
+            began = time.perf_counter()
+            result, body = await self._post(delivery, started)
+            duration_ms = round((time.perf_counter() - began) * 1000, 2)
+            step = next_step(
+                result,
+                attempt=attempt,
+                schedule_s=self._settings.schedule_s,
+                retry_after_max_s=self._settings.retry_after_max_s,
+                now=self._clock(),
+                rng=self._rng,
+            )
+            outcome = AttemptOutcome(
+                delivery_id=delivery.id,
+                at=started,
+                status_code=result.status_code,
+                error=result.error.value if result.error else None,
+                duration_ms=duration_ms,
+                body=body,
+                next=step.next.value,
+                next_attempt_at=step.at,
+                reason=step.reason,
+            )
+            try:
+                await self._store.deliveries.record(self.owner, outcome)
+            except Exception:
+                # The lease expires and the delivery is attempted again.
+                log.exception("callback_record_failed")
+                return
+            level = {Next.SUCCEEDED: log.debug, Next.RETRY: log.info}.get(step.next, log.warning)
+            level(
+                "callback_attempt",
+                host=delivery.host,
+                status_code=result.status_code,
+                error=outcome.error,
+                duration_ms=duration_ms,
+                next=step.next.value,
+            )
+
+    async def _post(self, delivery: DueDelivery, now: datetime) -> tuple[AttemptResult, str | None]:
+        host = urlsplit(delivery.url).hostname or ""
+        if _literal_forbidden(host, self._allowed):
+            return AttemptResult(error=AttemptError.BLOCKED), None
+        body = orjson.dumps(delivery.payload)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "hookline-callbacks",
+            "scale-callback-auth": delivery.callback_auth_key,
+            **webhook_headers(
+                delivery.secrets, msg_id=f"msg_{delivery.id}", timestamp=now, body=body
+            ),
+        }
+        timeout_s = self._settings.timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._session.post(
+                    delivery.url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout_s),
+                ) as response:
+                    raw = await response.content.read(MAX_BODY_CHARS)
+                    status = response.status
+                    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+        except Exception as exc:  # noqa: BLE001 - every failure is an attempt's result
+            return AttemptResult(error=_error_kind(exc)), None
+        text = raw.decode("utf-8", "replace")
+        if 300 <= status < 400:
+            # Redirects are not followed: a receiver must answer where it was registered.
+            return AttemptResult(status_code=status, error=AttemptError.REDIRECT), text
+        return AttemptResult(status_code=status, retry_after_s=retry_after), text
+
+
+def _literal_forbidden(host: str, allowed: Sequence[Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: the resolver checks what it resolves to
+    return is_forbidden(address, allowed)
