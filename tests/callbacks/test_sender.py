@@ -205,7 +205,7 @@ async def test_spent_schedule_fails_then_resend_and_replay_bring_it_back(
         return found
 
     deadline = time.monotonic() + 10
-    while await statuses() != {"failed"}:  # noqa: ASYNC110 - polling the database
+    while await statuses() != {"failed"}:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     assert len(receiver.seen[first]) == 3
