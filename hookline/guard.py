@@ -18,6 +18,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, IANA-reserved
 
 
 def parse_networks(networks: Iterable[str]) -> tuple[Network, ...]:
@@ -48,5 +49,7 @@ def is_forbidden(address: Address | str, allowed: Iterable[Network] = ()) -> boo
     if ip.is_multicast or ip.is_unspecified or ip.is_loopback or ip.is_link_local:
         return True
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _SITE_LOCAL:
         return True
     return ip.is_private or ip.is_reserved or not ip.is_global

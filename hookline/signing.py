@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -29,7 +29,9 @@ def signature_header(
 ) -> str:
     """The `webhook-signature` value: one `v1,<base64>` per secret, space-separated."""
     payload = body.decode()
-    return " ".join(Webhook(secret).sign(msg_id, timestamp, payload) for secret in secrets)
+    # The library reads the time as UTC whatever its zone, so hand it UTC.
+    at = timestamp.astimezone(UTC)
+    return " ".join(Webhook(secret).sign(msg_id, at, payload) for secret in secrets)
 
 
 def webhook_headers(
