@@ -149,19 +149,39 @@ def api(
     default="info",
     show_default=True,
 )
-def worker(config: str | None, database_url: str | None, log_level: str) -> None:
-    """Run the dispatcher alone: claim tasks, run their handlers (any number of processes)."""
+@click.option(
+    "--health-port",
+    type=int,
+    envvar="HOOKLINE_WORKER_HEALTH_PORT",
+    help="Serve /healthz and /readyz on this port (on --host) for an orchestrator's probes.",
+)
+@click.option("--host", help="Interface for --health-port [default 127.0.0.1].")
+def worker(
+    config: str | None,
+    database_url: str | None,
+    log_level: str,
+    health_port: int | None,
+    host: str | None,
+) -> None:
+    """Run the dispatcher and the callback sender alone (any number of processes)."""
     configure_logging(log_level)
-    settings = _settings(config, database_url)
-    _run(_run_roles(settings, api=False, dispatch=True, bootstrap=False))
+    server = {k: v for k, v in {"host": host, "port": health_port}.items() if v is not None}
+    settings = _settings(config, database_url, server=server)
+    _run(
+        _run_roles(
+            settings, api=False, dispatch=True, bootstrap=False, health=health_port is not None
+        )
+    )
 
 
-async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap: bool) -> None:
+async def _run_roles(
+    settings: Settings, *, api: bool, dispatch: bool, bootstrap: bool, health: bool = False
+) -> None:
     """Own every long-lived resource here, and close them in reverse order."""
     from hookline.callbacks import CallbackSender, callback_session
     from hookline.dispatch import Dispatcher, worker_id
     from hookline.handlers.registry import build_handlers
-    from hookline.ingress import create_app
+    from hookline.ingress import create_app, create_health_app
 
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
@@ -209,8 +229,9 @@ async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap
                 drain_s=settings.dispatcher.drain_s,
             )
             running.append(asyncio.create_task(dispatcher.run(stop)))
-        if api:
-            app = create_app(store=store, settings=settings)
+        if api or health:
+            factory = create_app if api else create_health_app
+            app = factory(store=store, settings=settings)
             config = uvicorn.Config(
                 app,
                 host=settings.server.host,
@@ -219,12 +240,12 @@ async def _run_roles(settings: Settings, *, api: bool, dispatch: bool, bootstrap
                 access_log=False,
                 lifespan="off",
                 server_header=False,
+                timeout_graceful_shutdown=max(1, int(settings.dispatcher.drain_s)),
             )
             server = Server(config)
             server.on_exit = stop.set
-            log.info(
-                "api_listening", url=f"http://{settings.server.host}:{settings.server.port}/v1"
-            )
+            where = f"http://{settings.server.host}:{settings.server.port}"
+            log.info("api_listening" if api else "health_listening", url=where)
             await server.serve()
             stop.set()
         else:

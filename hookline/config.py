@@ -31,6 +31,8 @@ class DatabaseSettings:
     pool_size: int = 10
     max_overflow: int = 10
     busy_timeout_ms: int = 30_000
+    pgbouncer: bool = False
+    """Behind PgBouncer in transaction mode: no LISTEN (polling only), no prepared-statement cache."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

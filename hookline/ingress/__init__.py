@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from hookline.ingress.app import create_app
+from hookline.ingress.app import create_app, create_health_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_health_app"]

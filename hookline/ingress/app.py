@@ -127,6 +127,28 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": services_.store.dialect})
 
 
+def create_health_app(*, store: Store, settings: Settings) -> Starlette:
+    """Only `/healthz` and `/readyz`: what a worker process serves to its orchestrator."""
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        exception_handlers={
+            HooklineError: handle_hookline_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.services = Services(
+        store=store,
+        settings=settings,
+        validator=ParamValidator(),
+        files_dir=Path(settings.files.dir),
+    )
+    return app
+
+
 def create_app(*, store: Store, settings: Settings) -> Starlette:
     """The ASGI application; the caller owns the store and closes it."""
     validator = ParamValidator(

@@ -49,7 +49,7 @@ class Store:
 
     def listen_for_work(self, on_notify: Callable[[], None]) -> AbstractAsyncContextManager[None]:
         """Hear other processes announce work (PostgreSQL LISTEN; a no-op on SQLite)."""
-        return listen_for_work(self.db.engines.write, on_notify)
+        return listen_for_work(self.db.engines.write, on_notify, enabled=self.db.engines.listen)
 
     async def schema_state(self) -> SchemaState:
         return await schema_state(self.db.engines.write)

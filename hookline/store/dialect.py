@@ -25,6 +25,8 @@ class Engines:
     write: AsyncEngine
     read: AsyncEngine
     dialect: str
+    listen: bool = True
+    """Whether LISTEN can be used (not through PgBouncer in transaction mode)."""
 
     async def dispose(self) -> None:
         await self.write.dispose()
@@ -48,14 +50,20 @@ def create_engines(url: str, settings: DatabaseSettings) -> Engines:
         write = _sqlite_engine(url, settings, immediate=True)
         read = _sqlite_engine(url, settings, immediate=False)
         return Engines(write=write, read=read, dialect="sqlite")
+    connect_args: dict[str, Any] = {}
+    if settings.pgbouncer:
+        # Transaction pooling hands each transaction any server connection, so
+        # prepared statements cannot be cached per connection.
+        connect_args = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     engine = create_async_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
+        connect_args=connect_args,
         **_JSON,
     )
-    return Engines(write=engine, read=engine, dialect="postgresql")
+    return Engines(write=engine, read=engine, dialect="postgresql", listen=not settings.pgbouncer)
 
 
 def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> AsyncEngine:
