@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from hookline.config import DatabaseSettings
@@ -14,6 +16,7 @@ async def test_pgbouncer_mode_polls_and_works(
     """With pgbouncer set, LISTEN is off and the store still creates and reads tasks."""
     if backend != "postgresql":
         pytest.skip("PgBouncer fronts PostgreSQL only")
+    kind = f"bouncer-{uuid.uuid4().hex[:8]}"  # claims span every account of the database
     store = open_store(database_url, DatabaseSettings(pgbouncer=True))
     try:
         assert store.db.engines.listen is False
@@ -21,7 +24,7 @@ async def test_pgbouncer_mode_polls_and_works(
             task = await store.tasks.create(
                 account.live,
                 NewTask(
-                    type="echo",
+                    type=kind,
                     instruction=None,
                     params={"n": 1},
                     metadata={},
@@ -33,7 +36,7 @@ async def test_pgbouncer_mode_polls_and_works(
                     priority=None,
                 ),
             )
-            claimed = await store.work.claim(owner="w", lease_s=5, limit=5, types=["echo"])
+            claimed = await store.work.claim(owner="w", lease_s=5, limit=5, types=[kind])
         assert task.id in [t.id for t in claimed]
         assert (await store.tasks.get(account.live, task.id)).lease_owner == "w"
     finally:
