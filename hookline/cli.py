@@ -182,6 +182,7 @@ async def _run_roles(
     from hookline.dispatch import Dispatcher, worker_id
     from hookline.handlers.registry import build_handlers
     from hookline.ingress import create_app, create_health_app
+    from hookline.retention import prune_forever
 
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
@@ -191,6 +192,7 @@ async def _run_roles(
             first_callback_delay_s=settings.callbacks.schedule_s[0],
         )
         stack.push_async_callback(store.close)
+        await _wait_for_database(store, settings.database.startup_wait_s)
         await _prepare_schema(store, create=bootstrap)
         if bootstrap:
             await _bootstrap_account(store)
@@ -218,6 +220,7 @@ async def _run_roles(
             callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
             sender = CallbackSender(store, callback_http, settings.callbacks, owner=worker_id())
             running.append(asyncio.create_task(sender.run(stop)))
+            running.append(asyncio.create_task(prune_forever(store, settings.retention, stop)))
             dispatcher = Dispatcher(
                 store,
                 handlers,
@@ -255,6 +258,22 @@ async def _run_roles(
             await stop.wait()
         await asyncio.gather(*running)
         log.info("hookline_stopped")
+
+
+async def _wait_for_database(store: Store, wait_s: float) -> None:
+    """Retry an unreachable database with backoff for up to `wait_s`, then give up."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            await store.ping()
+            return
+        except Unavailable:
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            log.warning("database_unavailable", retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def _prepare_schema(store: Store, *, create: bool) -> None:

@@ -33,6 +33,15 @@ class DatabaseSettings:
     busy_timeout_ms: int = 30_000
     pgbouncer: bool = False
     """Behind PgBouncer in transaction mode: no LISTEN (polling only), no prepared-statement cache."""
+    startup_wait_s: float = 60.0
+    """How long a starting process retries an unreachable database before giving up."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionSettings:
+    attempts_days: float = 30.0
+    """Delivery attempts of finished deliveries older than this are pruned (0 keeps them)."""
+    interval_s: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +126,7 @@ class Settings:
     types: Mapping[str, TypeSettings] = field(default_factory=dict)
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     handlers: Mapping[str, HandlerSettings] = field(default_factory=lambda: dict(DEFAULT_HANDLERS))
 
 
@@ -127,6 +137,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "files": FilesSettings,
     "dispatcher": DispatcherSettings,
     "callbacks": CallbacksSettings,
+    "retention": RetentionSettings,
 }
 _SECRET_KEYS = ("database_url",)
 

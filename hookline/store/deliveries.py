@@ -385,6 +385,9 @@ class DeliveryStore:
             )
         await record(conn, events)
 
+    async def prune_attempts(self, *, older_than: datetime) -> int:
+        return await prune_attempts(self._db, older_than=older_than)
+
     async def for_task(self, principal: Principal, task_id: str) -> list[Delivery]:
         """A task's deliveries, oldest first, each with its attempt log."""
         async with self._db.read() as conn:
@@ -505,3 +508,29 @@ class DeliveryStore:
             await notify_work(conn)
         self._db.signals.callbacks_due()
         return int(result.rowcount)
+
+
+async def prune_attempts(db: Database, *, older_than: datetime, chunk: int = 5000) -> int:
+    """Delete attempt logs of finished deliveries last changed before `older_than`.
+
+    Works in chunks (one short transaction each) so it never holds the write
+    lock for long; answers how many rows went.
+    """
+    finished = sa.select(deliveries.c.id).where(
+        deliveries.c.status.in_([DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value]),
+        deliveries.c.updated_at < older_than,
+    )
+    total = 0
+    while True:
+        batch = (
+            sa.select(delivery_attempts.c.id)
+            .where(delivery_attempts.c.delivery_id.in_(finished))
+            .limit(chunk)
+        )
+        async with db.write() as conn:
+            result = await conn.execute(
+                sa.delete(delivery_attempts).where(delivery_attempts.c.id.in_(batch))
+            )
+        total += int(result.rowcount)
+        if result.rowcount < chunk:
+            return total

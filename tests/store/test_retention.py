@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hookline.models import ALL_SCOPES, Environment, NewTask, Principal
+from hookline.store import Store, open_store
+from hookline.store.deliveries import AttemptOutcome
+from tests.conftest import PG_URL, create_database, drop_database
+
+
+@pytest.fixture
+def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database for this test alone: claims take every due delivery in a database."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'retention.db'}"
+        yield url
+        return
+    assert PG_URL is not None
+    url = asyncio.run(create_database(PG_URL))
+    yield url
+    asyncio.run(drop_database(url, PG_URL))
+
+
+def task_with_callback() -> NewTask:
+    return NewTask(
+        type="echo",
+        instruction=None,
+        params={},
+        metadata={},
+        tags=None,
+        unique_id=None,
+        project=None,
+        batch=None,
+        callback_url="https://receiver.example/cb",
+        priority=None,
+    )
+
+
+async def delivered(store: Store, who: Principal, at: datetime) -> str:
+    """A task whose callback was delivered at `at`; its delivery id."""
+    task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
+    [delivery] = await store.deliveries.for_task(who, task.id)
+    await store.deliveries.claim(owner="t", limit=1000, lease_s=30)
+    await store.deliveries.record(
+        "t",
+        AttemptOutcome(
+            delivery_id=delivery.id,
+            at=at,
+            status_code=200,
+            error=None,
+            duration_ms=1.0,
+            body="ok",
+            next="succeeded",
+            next_attempt_at=None,
+        ),
+    )
+    return task.id
+
+
+async def test_old_attempts_are_pruned_and_recent_ones_kept(own_database: str) -> None:
+    """Pruning deletes the attempt logs of deliveries finished before the cutoff, only those."""
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old_store = open_store(own_database, clock=lambda: long_ago)
+    store = open_store(own_database)
+    try:
+        await store.migrate()
+        key = await store.accounts.create_key(
+            account="retention", environment=Environment.TEST, scopes=ALL_SCOPES
+        )
+        who = await store.accounts.authenticate(key)
+        assert who is not None
+        old = await delivered(old_store, who, long_ago)
+        recent = await delivered(store, who, store.db.clock())
+        pruned = await store.deliveries.prune_attempts(older_than=long_ago + timedelta(days=1))
+        [old_delivery] = await store.deliveries.for_task(who, old)
+        [recent_delivery] = await store.deliveries.for_task(who, recent)
+    finally:
+        await old_store.close()
+        await store.close()
+    assert pruned == 1
+    assert old_delivery.attempt_log == ()
+    assert old_delivery.status.value == "succeeded"  # the delivery itself stays
+    assert [a.status_code for a in recent_delivery.attempt_log] == [200]
