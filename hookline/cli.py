@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -247,9 +248,12 @@ async def _run_roles(
             )
             server = Server(config)
             server.on_exit = stop.set
+            sockets = None
+            if settings.server.reuse_port:
+                sockets = [_reuse_port_socket(settings.server.host, settings.server.port)]
             where = f"http://{settings.server.host}:{settings.server.port}"
             log.info("api_listening" if api else "health_listening", url=where)
-            await server.serve()
+            await server.serve(sockets=sockets)
             stop.set()
         else:
             loop = asyncio.get_running_loop()
@@ -258,6 +262,17 @@ async def _run_roles(
             await stop.wait()
         await asyncio.gather(*running)
         log.info("hookline_stopped")
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other processes may bind too; the kernel spreads connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 async def _wait_for_database(store: Store, wait_s: float) -> None:

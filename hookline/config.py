@@ -24,6 +24,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hookline.db"
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+    reuse_port: bool = False
+    """Bind with SO_REUSEPORT, so that several `hookline api` processes share one port."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
