@@ -149,3 +149,38 @@ def test_roles_refuse_an_empty_database(tmp_path: Path, e2e_env: dict[str, str])
     result = run_cli("worker", env=role_env(e2e_env), cwd=tmp_path, timeout_s=30)
     assert result.returncode != 0
     assert "hookline migrate" in result.stderr
+
+
+def test_two_apis_share_a_port_and_workers_answer_health(
+    tmp_path: Path, e2e_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """Two `api` processes share one port (SO_REUSEPORT); one dies, the port still answers.
+
+    A worker with --health-port answers /healthz and /readyz.
+    """
+    env = role_env(e2e_env) | {"HOOKLINE_SERVER_REUSE_PORT": "true"}
+    assert run_cli("migrate", env=env, cwd=tmp_path).returncode == 0
+    key = run_cli("keys", "create", "--account", "ops", env=env, cwd=tmp_path).stdout.split()[-1]
+    port = free_port()
+    first = start(["api", "--port", str(port)], env, tmp_path, "api1")
+    second = start(["api", "--port", str(port)], env, tmp_path, "api2")
+    health = free_port()
+    worker = start(["worker", "--health-port", str(health)], env, tmp_path, "worker")
+    processes.extend([first, second, worker])
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, first)
+    assert second.poll() is None
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    for _ in range(5):
+        listed = httpx.get(f"{url}/v1/tasks", auth=(key, ""), timeout=5)
+        assert listed.status_code == 200
+    ready: httpx.Response | None = None
+    until = time.monotonic() + 20
+    while ready is None and time.monotonic() < until:
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=1)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    assert ready is not None
+    assert ready.json()["status"] == "ok"

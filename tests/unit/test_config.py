@@ -293,7 +293,7 @@ def test_masked_hides_the_password_in_a_postgres_url() -> None:
 
     assert out["database_url"] == "postgresql+asyncpg://hook:***@db.example:5432/hookline"
     assert "s3cret" not in json.dumps(out)
-    assert out["server"] == {"host": "127.0.0.1", "port": 8000}
+    assert out["server"] == {"host": "127.0.0.1", "port": 8000, "reuse_port": False}
 
 
 @pytest.mark.parametrize(
