@@ -127,6 +127,13 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": services_.store.dialect})
 
 
+EXCEPTION_HANDLERS = {
+    HooklineError: handle_hookline_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
 def create_health_app(*, store: Store, settings: Settings) -> Starlette:
     """Only `/healthz` and `/readyz`: what a worker process serves to its orchestrator."""
     app = Starlette(
@@ -134,11 +141,7 @@ def create_health_app(*, store: Store, settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
-        exception_handlers={
-            HooklineError: handle_hookline_error,
-            HTTPException: handle_http_exception,
-            Exception: handle_unexpected,
-        },
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = Services(
         store=store,
@@ -172,11 +175,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
             Middleware(RawPathRouting),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
         ],
-        exception_handlers={
-            HooklineError: handle_hookline_error,
-            HTTPException: handle_http_exception,
-            Exception: handle_unexpected,
-        },
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = Services(
         store=store,

@@ -169,7 +169,11 @@ def test_two_apis_share_a_port_and_workers_answer_health(
     processes.extend([first, second, worker])
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, first)
-    assert second.poll() is None
+    until = time.monotonic() + 30
+    while "Started server process" not in (tmp_path / "api2.log").read_text():
+        assert second.poll() is None, "the second api exited"
+        assert time.monotonic() < until, "the second api did not start"
+        time.sleep(0.1)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(10)
     for _ in range(5):
