@@ -25,7 +25,7 @@ import orjson
 import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hookline.aio import first_of
+from hookline.aio import Backoff, first_of
 from hookline.config import CallbacksSettings
 from hookline.guard import Network, is_forbidden, parse_networks
 from hookline.models import DueDelivery
@@ -129,7 +129,7 @@ class CallbackSender:
             attempts=len(self._settings.schedule_s),
             allow_networks=list(self._settings.allow_networks),
         )
-        failures = 0
+        backoff = Backoff()
         try:
             while not stop.is_set():
                 free = self._settings.concurrency - len(self._inflight)
@@ -150,10 +150,9 @@ class CallbackSender:
                         lease_s=self._settings.lease_s,
                         skip_hosts=saturated,
                     )
-                    failures = 0
+                    backoff.reset()
                 except Exception:
-                    failures += 1
-                    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    delay = backoff.next_delay()
                     log.exception("callback_claim_failed", retry_in_s=delay)
                     await first_of(stop.wait(), asyncio.sleep(delay))
                     continue

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from hookline.aio import first_of
+from hookline.aio import Backoff, first_of
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
 from hookline.models import Failed, Outcome, Task
@@ -83,7 +83,7 @@ class Dispatcher:
             log.info("dispatcher_stopped", owner=self.owner)
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        failures = 0
+        backoff = Backoff()
         while not stop.is_set():
             free = self._concurrency - len(self._inflight)
             if free <= 0:
@@ -95,10 +95,9 @@ class Dispatcher:
                 claimed = await self._store.work.claim(
                     owner=self.owner, lease_s=self._lease_s, limit=want, types=list(self._handlers)
                 )
-                failures = 0
+                backoff.reset()
             except Exception:
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                delay = backoff.next_delay()
                 log.exception("claim_failed", retry_in_s=delay)
                 await first_of(stop.wait(), asyncio.sleep(delay))
                 continue

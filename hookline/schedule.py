@@ -54,10 +54,6 @@ class Step:
     reason: str | None = None
 
 
-def first_attempt_at(schedule_s: Sequence[float], now: datetime, rng: random.Random) -> datetime:
-    return now + timedelta(seconds=_jittered(schedule_s[0], rng))
-
-
 def next_step(
     result: AttemptResult,
     *,

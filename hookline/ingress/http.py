@@ -6,7 +6,6 @@ table; nothing else in ingress/ builds an error answer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -121,16 +120,6 @@ async def read_object(request: Request, *, required: bool = True) -> dict[str, A
     if not isinstance(body, dict):
         raise errors.Invalid(f"The request body must be a JSON object, got {type_name(body)}")
     return body
-
-
-Endpoint = Callable[[Request, Principal], Awaitable[Any]]
-
-
-def principal(request: Request) -> Principal:
-    found = request.scope.get("hookline.principal")
-    if not isinstance(found, Principal):  # pragma: no cover - routes always authenticate
-        raise errors.Unauthorized()
-    return found
 
 
 def require(p: Principal, scope: Scope | None) -> None:

@@ -32,13 +32,6 @@ def _config(connection: Any = None) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations in {_SCRIPTS}")
-    return head
-
-
 async def migrate(engine: AsyncEngine) -> None:
     """Upgrade to the newest revision; concurrent callers wait for each other."""
     async with engine.begin() as conn:

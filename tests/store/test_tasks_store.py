@@ -116,3 +116,22 @@ async def test_a_row_that_breaks_a_shared_batch_fails_alone(
         await store.close()
     assert isinstance(results[1], sa.exc.IntegrityError)
     assert page.total == 2
+
+
+async def test_first_callback_waits_for_the_schedules_first_delay(
+    database_url: str, account: Account
+) -> None:
+    """A new delivery is due callbacks.schedule_s[0] after the completion that made it."""
+    when = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    store = open_store(database_url, clock=lambda: when, first_callback_delay_s=30)
+    try:
+        task = await store.tasks.create(
+            account.test,
+            new_task(callback_url="https://receiver.example/cb"),
+            completed_response={"ok": True},
+        )
+        [delivery] = await store.deliveries.for_task(account.test, task.id)
+    finally:
+        await store.close()
+    assert delivery.next_attempt_at == when + timedelta(seconds=30)
+    assert delivery.status.value == "pending"

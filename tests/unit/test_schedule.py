@@ -13,7 +13,6 @@ from hookline.schedule import (
     AttemptResult,
     Next,
     Step,
-    first_attempt_at,
     next_step,
     parse_retry_after,
 )
@@ -333,23 +332,6 @@ def test_parse_retry_after_reads_seconds_and_dates(value: str, expected: float) 
 def test_parse_retry_after_ignores_garbage(value: str | None) -> None:
     """A missing or unreadable Retry-After reads as None."""
     assert parse_retry_after(value, NOW) is None
-
-
-@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in (0, 1, 42)])
-def test_first_attempt_with_zero_delay_is_now(seed: int) -> None:
-    """A schedule starting at 0 s makes the first attempt due at once."""
-    assert first_attempt_at((0.0, 5.0), NOW, seeded(seed)) == NOW
-
-
-def test_first_attempt_follows_the_first_delay() -> None:
-    """A schedule starting later puts the first attempt within jitter of that delay."""
-    rng = seeded(5)
-
-    delays = [(first_attempt_at((10.0,), NOW, rng) - NOW).total_seconds() for _ in range(SAMPLES)]
-
-    assert all(8.0 <= d <= 12.0 for d in delays)
-    assert min(delays) < 9.0
-    assert max(delays) > 11.0
 
 
 def test_retry_time_is_relative_to_now() -> None:
