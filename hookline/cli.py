@@ -216,8 +216,10 @@ async def _run_roles(
         )
         running: list[asyncio.Task[None]] = []
         if dispatch:
-            # Other processes announce new work and callbacks with NOTIFY (PostgreSQL).
-            await stack.enter_async_context(store.listen_for_work(store.signals.anything_new))
+            # Other processes announce new tasks and callbacks with NOTIFY (PostgreSQL);
+            # this one picks up what it makes itself without telling them.
+            await stack.enter_async_context(store.listen())
+            store.signals.dispatching = store.signals.sending = True
             callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
             sender = CallbackSender(store, callback_http, settings.callbacks, owner=worker_id())
             running.append(asyncio.create_task(sender.run(stop)))

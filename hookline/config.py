@@ -37,6 +37,10 @@ class DatabaseSettings:
     """Behind PgBouncer in transaction mode: no LISTEN (polling only), no prepared-statement cache."""
     startup_wait_s: float = 60.0
     """How long a starting process retries an unreachable database before giving up."""
+    pre_ping: bool = False
+    """Test each pooled PostgreSQL connection before use (three more round trips per
+    transaction). Off, a dead connection fails one transaction (503) and the pool
+    is renewed; turn it on where a firewall silently drops idle connections."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

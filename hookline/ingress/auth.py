@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -39,6 +40,7 @@ class Authenticator:
 
     A revoked key keeps working for at most `ttl_s` seconds in a process that
     saw it recently; that bound is the price of not querying on every request.
+    Concurrent requests with a key not in the cache share one lookup.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Authenticator:
         self._max_entries = max_entries
         self._monotonic = monotonic
         self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
+        self._pending: dict[bytes, asyncio.Future[Principal | None]] = {}
 
     async def __call__(self, header: str | None) -> Principal:
         key = key_from_header(header)
@@ -65,11 +68,36 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             found = cached[1]
         else:
-            found = await self._lookup(key)
-            self._cache[digest] = (now + self._ttl_s, found)
-            self._cache.move_to_end(digest)
-            while len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
+            found = await self._look_up_once(digest, key)
         if found is None:
             raise Unauthorized("Invalid or revoked API key")
+        return found
+
+    async def _look_up_once(self, digest: bytes, key: str) -> Principal | None:
+        pending = self._pending.get(digest)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request was cancelled
+                return await self._lookup(key)  # the one that looked it up was
+        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        self._pending[digest] = future
+        try:
+            found = await self._lookup(key)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # mark it retrieved: nobody may be waiting
+            raise
+        finally:
+            del self._pending[digest]
+        future.set_result(found)
+        self._cache[digest] = (self._monotonic() + self._ttl_s, found)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > self._max_entries:
+            self._cache.popitem(last=False)
         return found

@@ -18,9 +18,9 @@ from hookline.store.accounts import AccountStore
 from hookline.store.base import Database, utc_now
 from hookline.store.catalog import CatalogStore
 from hookline.store.deliveries import DeliveryStore
-from hookline.store.dialect import create_engines
+from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, create_engines
 from hookline.store.events import EventStore
-from hookline.store.listen import listen_for_work
+from hookline.store.listen import listen
 from hookline.store.migrate import SchemaState, migrate, schema_state
 from hookline.store.signals import Signals
 from hookline.store.tasks import TaskStore
@@ -47,9 +47,17 @@ class Store:
     def signals(self) -> Signals:
         return self.db.signals
 
-    def listen_for_work(self, on_notify: Callable[[], None]) -> AbstractAsyncContextManager[None]:
-        """Hear other processes announce work (PostgreSQL LISTEN; a no-op on SQLite)."""
-        return listen_for_work(self.db.engines.write, on_notify, enabled=self.db.engines.listen)
+    def listen(self) -> AbstractAsyncContextManager[None]:
+        """Hear other processes announce new tasks and due callbacks (PostgreSQL LISTEN;
+        a no-op on SQLite)."""
+        return listen(
+            self.db.engines.write,
+            {
+                WORK_CHANNEL: self.signals.work_available,
+                CALLBACKS_CHANNEL: self.signals.callbacks_due,
+            },
+            enabled=self.db.engines.listen,
+        )
 
     async def schema_state(self) -> SchemaState:
         return await schema_state(self.db.engines.write)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Unavailable
-from hookline.store.dialect import Engines
+from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, Engines, notify
 from hookline.store.signals import Signals
 
 
@@ -35,6 +35,16 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engines.dialect
+
+    async def announce_work(self, conn: AsyncConnection) -> None:
+        """In the transaction that made tasks claimable: NOTIFY, unless this process dispatches."""
+        if not self.signals.dispatching:
+            await notify(conn, WORK_CHANNEL)
+
+    async def announce_callbacks(self, conn: AsyncConnection) -> None:
+        """In the transaction that made deliveries due: NOTIFY, unless this process sends."""
+        if not self.signals.sending:
+            await notify(conn, CALLBACKS_CHANNEL)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -33,12 +33,13 @@ from hookline.models import (
 from hookline.serialize import task_json
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
-from hookline.store.dialect import notify_work
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import accounts, batches, deliveries, delivery_attempts, tasks
 
 MAX_BODY_CHARS = 4096
+LEASE_SWEEP_S = 5.0
+"""How often a sender returns deliveries with expired leases to pending."""
 
 
 def task_payload(row: Mapping[Any, Any]) -> dict[str, JSON]:
@@ -108,7 +109,7 @@ async def tasks_finished(
     ]
     if outbox:
         await conn.execute(sa.insert(deliveries), outbox)
-        await notify_work(conn)
+        await db.announce_callbacks(conn)
         db.signals.callbacks_due()
     await _complete_batches(db, conn, rows)
 
@@ -220,21 +221,45 @@ class DeliveryStore:
         self._records: GroupCommit[tuple[str, AttemptOutcome], None] = GroupCommit(
             self._record_batch
         )
+        self._next_sweep: datetime | None = None
 
     async def claim(
         self, *, owner: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
     ) -> list[DueDelivery]:
-        """Lease due deliveries, oldest due first; hosts at their concurrency cap are skipped."""
+        """Lease due deliveries, oldest due first; hosts at their concurrency cap are skipped.
+
+        Every `LEASE_SWEEP_S` the claim first returns deliveries whose lease
+        expired (their sender died mid-attempt) to pending, so the claim itself
+        reads only the pending index.
+        """
         now = self._db.clock()
         d = deliveries.c
-        due = sa.or_(
-            sa.and_(d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now),
-            sa.and_(d.status == DeliveryStatus.DELIVERING.value, d.lease_expires_at < now),
+        query = (
+            sa.select(d.id)
+            .where(d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now)
+            .order_by(d.next_attempt_at)
+            .limit(limit)
         )
-        query = sa.select(d.id).where(due).order_by(d.next_attempt_at).limit(limit)
         if skip_hosts:
             query = query.where(d.host.not_in(list(skip_hosts)))
         query = query.with_for_update(skip_locked=True)
+        sweep = self._next_sweep is None or now >= self._next_sweep
+        async with self._db.write() as conn:
+            if sweep:
+                await conn.execute(
+                    sa.update(deliveries)
+                    .where(
+                        d.status == DeliveryStatus.DELIVERING.value,
+                        d.lease_expires_at < now,
+                    )
+                    .values(
+                        status=DeliveryStatus.PENDING.value,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        updated_at=now,
+                    )
+                )
+                self._next_sweep = now + timedelta(seconds=LEASE_SWEEP_S)
         async with self._db.write() as conn:
             ids = list((await conn.scalars(query)).all())
             if not ids:
@@ -470,7 +495,7 @@ class DeliveryStore:
                 conn,
                 [event_row(task, at=now, actor=principal.key_id, action="callback_resent")],
             )
-            await notify_work(conn)
+            await self._db.announce_callbacks(conn)
         self._db.signals.callbacks_due()
         return await self.for_task(principal, task_id)
 
@@ -505,7 +530,7 @@ class DeliveryStore:
                     updated_at=now,
                 )
             )
-            await notify_work(conn)
+            await self._db.announce_callbacks(conn)
         self._db.signals.callbacks_due()
         return int(result.rowcount)
 

@@ -59,7 +59,7 @@ def create_engines(url: str, settings: DatabaseSettings) -> Engines:
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.pre_ping,
         connect_args=connect_args,
         **_JSON,
     )
@@ -120,9 +120,12 @@ def take_migration_lock(sync_conn: Any) -> None:
 
 
 WORK_CHANNEL = "hookline_work"
+"""NOTIFY channel: tasks became claimable."""
+CALLBACKS_CHANNEL = "hookline_callbacks"
+"""NOTIFY channel: deliveries became due."""
 
 
-async def notify_work(conn: Any) -> None:
-    """Tell other processes' dispatchers that new work exists (PostgreSQL only; a hint)."""
+async def notify(conn: Any, channel: str) -> None:
+    """Tell other processes that something is waiting on `channel` (PostgreSQL only; a hint)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text(f"NOTIFY {WORK_CHANNEL}"))
+        await conn.execute(sa.text(f"NOTIFY {channel}"))

@@ -2,6 +2,10 @@
 
 These are hints within one process; other processes poll (and, on PostgreSQL,
 also hear NOTIFY). Nothing relies on a hint arriving.
+
+A process that runs a dispatcher (or a callback sender) picks up the work it
+makes itself, so it does not NOTIFY the others of it: every notification wakes
+every listening process, and each wake-up costs a claim.
 """
 
 from __future__ import annotations
@@ -16,16 +20,15 @@ class Signals:
         self._work = asyncio.Event()
         self._callbacks = asyncio.Event()
         self._watchers: dict[str, set[asyncio.Event]] = {}
+        self.dispatching = False
+        """A dispatcher runs in this process: new tasks need no NOTIFY."""
+        self.sending = False
+        """A callback sender runs in this process: new deliveries need no NOTIFY."""
 
     def work_available(self) -> None:
         self._work.set()
 
     def callbacks_due(self) -> None:
-        self._callbacks.set()
-
-    def anything_new(self) -> None:
-        """Another process announced something (NOTIFY): wake every loop."""
-        self._work.set()
         self._callbacks.set()
 
     async def wait_for_work(self, timeout_s: float) -> bool:

@@ -152,14 +152,23 @@ tasks = sa.Table(
     sa.Index("ix_tasks_scope_project_id", "account_id", "environment", "project", "id"),
     sa.Index("ix_tasks_scope_batch_id", "account_id", "environment", "batch", "id"),
     # Claims look at pending tasks only: finished rows leave this index.
+    # Pending tasks in the claim's order (priority first, none last; then oldest),
+    # so that a claim reads only the rows it takes. SQLite sorts NULL lowest and
+    # has no NULLS LAST in indexes; its plain DESC is the same order.
     sa.Index(
         "ix_tasks_claimable",
         "type",
-        "priority",
+        sa.column("priority").desc().nulls_last(),
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+    ).ddl_if(dialect="postgresql"),
+    sa.Index(
+        "ix_tasks_claimable",
+        "type",
+        sa.column("priority").desc(),
         "id",
         sqlite_where=sa.text("status = 'pending'"),
-        postgresql_where=sa.text("status = 'pending'"),
-    ),
+    ).ddl_if(dialect="sqlite"),
 )
 
 task_events = sa.Table(
@@ -241,6 +250,13 @@ deliveries = sa.Table(
         "next_attempt_at",
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
+    ),
+    # Leases of crashed senders, found by the periodic sweep.
+    sa.Index(
+        "ix_deliveries_leased",
+        "lease_expires_at",
+        sqlite_where=sa.text("status = 'delivering'"),
+        postgresql_where=sa.text("status = 'delivering'"),
     ),
 )
 

@@ -32,7 +32,7 @@ from hookline.models import (
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
 from hookline.store.deliveries import tasks_finished
-from hookline.store.dialect import insert, json_array_overlaps, notify_work
+from hookline.store.dialect import insert, json_array_overlaps
 from hookline.store.events import audit_from_row, event_row, record
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import audits, tasks
@@ -116,7 +116,7 @@ class TaskStore:
                     # Test-environment tasks complete in the create; their callbacks still go out.
                     await tasks_finished(self._db, conn, completed, callbacks=True)
                 if any(r["status"] == TaskStatus.PENDING for r in inserted.values()):
-                    await notify_work(conn)
+                    await self._db.announce_work(conn)
         except sa.exc.DBAPIError:
             if len(items) == 1:
                 raise

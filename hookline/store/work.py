@@ -23,7 +23,7 @@ from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskS
 from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
 from hookline.store.deliveries import tasks_finished
-from hookline.store.dialect import notify_work
+from hookline.store.dialect import WORK_CHANNEL, notify
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import tasks
@@ -207,7 +207,7 @@ class WorkStore:
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
             row = await apply(self._db, conn, row, action, actor=principal.key_id, reason=reason)
-            await notify_work(conn)
+            await self._db.announce_work(conn)
         self._db.signals.tasks_changed([task_id])
         self._db.signals.work_available()
         return task_from_row(row)
@@ -262,7 +262,7 @@ class WorkStore:
             ]
             await tasks_finished(self._db, conn, finished, callbacks=True)
             if any(s.kind is SettleKind.RETRY for _, s in items):
-                await notify_work(conn)
+                await self._db.announce_work(conn)
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes
 
@@ -409,7 +409,8 @@ class WorkStore:
                     for row in rows
                 ],
             )
-            await notify_work(conn)
+            # This dispatcher is stopping: tell the others even though it dispatches.
+            await notify(conn, WORK_CHANNEL)
         return len(rows)
 
     def _check_holder(self, row: sa.RowMapping, worker: str, now: Any) -> None:

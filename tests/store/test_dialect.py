@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -20,7 +21,7 @@ async def test_pgbouncer_mode_polls_and_works(
     store = open_store(database_url, DatabaseSettings(pgbouncer=True))
     try:
         assert store.db.engines.listen is False
-        async with store.listen_for_work(lambda: None):
+        async with store.listen():
             task = await store.tasks.create(
                 account.live,
                 NewTask(
@@ -41,3 +42,48 @@ async def test_pgbouncer_mode_polls_and_works(
         assert (await store.tasks.get(account.live, task.id)).lease_owner == "w"
     finally:
         await store.close()
+
+
+def _new_task(kind: str) -> NewTask:
+    return NewTask(
+        type=kind,
+        instruction=None,
+        params={},
+        metadata={},
+        tags=None,
+        unique_id=None,
+        project=None,
+        batch=None,
+        callback_url="https://receiver.example/cb",
+        priority=None,
+    )
+
+
+async def test_notify_wakes_other_processes_on_their_channel(
+    database_url: str, backend: str, account: Account
+) -> None:
+    """A new task wakes listening dispatchers, a due callback listening senders; a process
+    that dispatches and sends itself keeps its work to itself."""
+    if backend != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    api = open_store(database_url)
+    worker = open_store(database_url)
+    try:
+        async with worker.listen():
+            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            assert await worker.signals.wait_for_work(5)
+            assert not await worker.signals.wait_for_callbacks(0.2)
+
+            await api.tasks.create(account.test, _new_task("echo"), completed_response={})
+            assert await worker.signals.wait_for_callbacks(5)
+
+            api.signals.dispatching = api.signals.sending = True
+            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            await api.tasks.create(account.test, _new_task("echo"), completed_response={})
+            woken = await asyncio.gather(
+                worker.signals.wait_for_work(0.5), worker.signals.wait_for_callbacks(0.5)
+            )
+            assert woken == [False, False]
+    finally:
+        await api.close()
+        await worker.close()

@@ -1,44 +1,11 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from hookline.models import ALL_SCOPES, Environment, NewTask, Principal
+from hookline.models import ALL_SCOPES, Environment, Principal
 from hookline.store import Store, open_store
 from hookline.store.deliveries import AttemptOutcome
-from tests.conftest import PG_URL, create_database, drop_database
-
-
-@pytest.fixture
-def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database for this test alone: claims take every due delivery in a database."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'retention.db'}"
-        yield url
-        return
-    assert PG_URL is not None
-    url = asyncio.run(create_database(PG_URL))
-    yield url
-    asyncio.run(drop_database(url, PG_URL))
-
-
-def task_with_callback() -> NewTask:
-    return NewTask(
-        type="echo",
-        instruction=None,
-        params={},
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url="https://receiver.example/cb",
-        priority=None,
-    )
+from tests.store.conftest import task_with_callback
 
 
 async def delivered(store: Store, who: Principal, at: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -179,3 +180,60 @@ async def test_authenticator_evicts_oldest_entry_past_max_entries() -> None:
     await authenticate(f"Bearer {KEY}")
 
     assert lookup.calls == [KEY, OTHER_KEY, KEY]
+
+
+class GatedLookup(FakeLookup):
+    """A lookup that waits until the test opens the gate (or fails when told to)."""
+
+    def __init__(self, known: dict[str, Principal], *, error: Exception | None = None) -> None:
+        super().__init__(known)
+        self.gate = asyncio.Event()
+        self.error = error
+
+    async def __call__(self, key: str) -> Principal | None:
+        self.calls.append(key)
+        await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return self.known.get(key)
+
+
+async def test_concurrent_misses_share_one_lookup() -> None:
+    """Fifty requests with an uncached key make one database lookup, and all get its answer."""
+    lookup = GatedLookup({KEY: principal_factory()})
+    auth = Authenticator(lookup, monotonic=FakeClock())
+    requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(50)]
+    await asyncio.sleep(0)
+    lookup.gate.set()
+    found = await asyncio.gather(*requests)
+    assert lookup.calls == [KEY]
+    assert {p.account_name for p in found} == {"acme"}
+
+
+async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> None:
+    """A lookup error reaches each request that waited on it; the next request looks up again."""
+    lookup = GatedLookup({KEY: principal_factory()}, error=OSError("database down"))
+    auth = Authenticator(lookup, monotonic=FakeClock())
+    requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(3)]
+    await asyncio.sleep(0)
+    lookup.gate.set()
+    results = await asyncio.gather(*requests, return_exceptions=True)
+    assert [type(r) for r in results] == [OSError] * 3
+    lookup.error = None
+    assert (await auth(basic(f"{KEY}:"))).account_name == "acme"
+    assert lookup.calls == [KEY, KEY]
+
+
+async def test_waiters_survive_the_cancellation_of_the_request_that_looked_up() -> None:
+    """If the request doing the lookup is cancelled (its client left), the others still answer."""
+    lookup = GatedLookup({KEY: principal_factory()})
+    auth = Authenticator(lookup, monotonic=FakeClock())
+    leader = asyncio.create_task(auth(basic(f"{KEY}:")))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(auth(basic(f"{KEY}:")))
+    await asyncio.sleep(0)
+    leader.cancel()
+    await asyncio.sleep(0)
+    lookup.gate.set()
+    assert (await waiter).account_name == "acme"
+    assert leader.cancelled()
