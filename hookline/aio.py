@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -33,3 +34,33 @@ class Backoff:
     def next_delay(self) -> float:
         self._failures += 1
         return min(self._max_s, self._base_s * math.pow(2, min(self._failures, 10)))
+
+
+class Pacer:
+    """Spaces a loop's claims at least `interval_s` apart after a wake-up.
+
+    Work that arrives as a stream (one NOTIFY per committed batch of creates)
+    would otherwise be claimed a few rows at a time, each claim a transaction;
+    waiting out the rest of the interval lets it gather into one claim. The
+    first claim after a quiet spell goes at once, so an idle system adds no delay.
+    """
+
+    def __init__(
+        self, interval_s: float, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval_s = interval_s
+        self._monotonic = monotonic
+        self._last = -math.inf
+
+    def claimed(self) -> None:
+        """A claim starts now."""
+        self._last = self._monotonic()
+
+    def wait_s(self) -> float:
+        """How long until the next claim may start."""
+        return max(0.0, self._last + self._interval_s - self._monotonic())
+
+    async def wait(self) -> None:
+        delay = self.wait_s()
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -25,7 +25,7 @@ import orjson
 import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hookline.aio import Backoff, first_of
+from hookline.aio import Backoff, Pacer, first_of
 from hookline.config import CallbacksSettings
 from hookline.guard import Network, is_forbidden, parse_networks
 from hookline.models import DueDelivery
@@ -130,6 +130,7 @@ class CallbackSender:
             allow_networks=list(self._settings.allow_networks),
         )
         backoff = Backoff()
+        pacer = Pacer(self._settings.claim_interval_s)
         try:
             while not stop.is_set():
                 free = self._settings.concurrency - len(self._inflight)
@@ -143,6 +144,7 @@ class CallbackSender:
                     await first_of(stop.wait(), self._slot_freed.wait())
                     continue
                 want = min(free, self._settings.batch_size)
+                pacer.claimed()
                 try:
                     due = await self._store.deliveries.claim(
                         owner=self.owner,
@@ -167,6 +169,7 @@ class CallbackSender:
                         self._slot_freed.clear()
                         waits.append(self._slot_freed.wait())
                     await first_of(*waits)
+                    await pacer.wait()
         finally:
             if self._inflight:
                 await asyncio.wait(self._inflight, timeout=self._settings.timeout_s + 5)

@@ -93,6 +93,9 @@ class DispatcherSettings:
     lease_s: float = 60.0
     batch_size: int = 50
     poll_s: float = 1.0
+    claim_interval_s: float = 0.01
+    """After a wake-up, claims start at least this far apart, so that a stream of new
+    tasks is claimed in batches (one transaction each) rather than a few at a time."""
     drain_s: float = 10.0
     """On SIGTERM: how long in-flight tasks may finish before their leases are released."""
 
@@ -115,6 +118,8 @@ class CallbacksSettings:
     batch_size: int = 100
     lease_s: float = 60.0
     poll_s: float = 1.0
+    claim_interval_s: float = 0.01
+    """As dispatcher.claim_interval_s, for due deliveries."""
     secret_grace_s: float = 86400.0
     """After a webhook secret rotation, how long the old secret still signs too."""
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from hookline.aio import Backoff, first_of
+from hookline.aio import Backoff, Pacer, first_of
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
 from hookline.models import Failed, Outcome, Task
@@ -43,6 +43,7 @@ class Dispatcher:
         lease_s: float = 60.0,
         batch_size: int = 50,
         poll_s: float = 1.0,
+        claim_interval_s: float = 0.0,
         drain_s: float = 10.0,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
@@ -54,6 +55,7 @@ class Dispatcher:
         self._lease_s = lease_s
         self._batch_size = batch_size
         self._poll_s = poll_s
+        self._pacer = Pacer(claim_interval_s)
         self._drain_s = drain_s
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -91,6 +93,7 @@ class Dispatcher:
                 await first_of(stop.wait(), self._slot_freed.wait())
                 continue
             want = min(free, self._batch_size)
+            self._pacer.claimed()
             try:
                 claimed = await self._store.work.claim(
                     owner=self.owner, lease_s=self._lease_s, limit=want, types=list(self._handlers)
@@ -105,6 +108,7 @@ class Dispatcher:
                 self._start(task)
             if len(claimed) < want:
                 await first_of(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
+                await self._pacer.wait()
 
     def _start(self, task: Task) -> None:
         runner = asyncio.create_task(self._work(task), name=f"task-{task.id}")

@@ -37,26 +37,50 @@ class Database:
         return self.engines.dialect
 
     async def announce_work(self, conn: AsyncConnection) -> None:
-        """In the transaction that made tasks claimable: NOTIFY, unless this process dispatches."""
+        """In the transaction that made tasks claimable: wake this process's dispatcher
+        once it commits, and NOTIFY the others unless this process dispatches itself."""
+        after_commit(conn, self.signals.work_available)
         if not self.signals.dispatching:
             await notify(conn, WORK_CHANNEL)
 
     async def announce_callbacks(self, conn: AsyncConnection) -> None:
-        """In the transaction that made deliveries due: NOTIFY, unless this process sends."""
+        """In the transaction that made deliveries due: wake this process's sender once
+        it commits, and NOTIFY the others unless this process sends itself."""
+        after_commit(conn, self.signals.callbacks_due)
         if not self.signals.sending:
             await notify(conn, CALLBACKS_CHANNEL)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction; commits on success, rolls back on error."""
+        """One write transaction; commits on success, rolls back on error.
+
+        Functions given to `after_commit` run once it has committed: a loop woken
+        earlier would look for rows it cannot see yet.
+        """
+        hooks: dict[Callable[[], None], None] = {}
         async with _translated(), self.engines.write.begin() as conn:
-            yield conn
+            conn.info[_AFTER_COMMIT] = hooks
+            try:
+                yield conn
+            finally:
+                del conn.info[_AFTER_COMMIT]
+        for hook in hooks:
+            hook()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """One read-only transaction (consistent snapshot on both backends)."""
         async with _translated(), self.engines.read.begin() as conn:
             yield conn
+
+
+_AFTER_COMMIT = "hookline.after_commit"
+
+
+def after_commit(conn: AsyncConnection, hook: Callable[[], None]) -> None:
+    """Run `hook` (once, however often given) after the `Database.write` transaction
+    of `conn` commits; never if it rolls back."""
+    conn.info[_AFTER_COMMIT][hook] = None
 
 
 @asynccontextmanager

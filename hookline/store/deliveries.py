@@ -110,7 +110,6 @@ async def tasks_finished(
     if outbox:
         await conn.execute(sa.insert(deliveries), outbox)
         await db.announce_callbacks(conn)
-        db.signals.callbacks_due()
     await _complete_batches(db, conn, rows)
 
 
@@ -179,7 +178,7 @@ async def complete_batch_if_done(
             batch=name,
         )
         await conn.execute(sa.insert(deliveries), [row])
-        db.signals.callbacks_due()
+        await db.announce_callbacks(conn)
     return True
 
 
@@ -496,7 +495,6 @@ class DeliveryStore:
                 [event_row(task, at=now, actor=principal.key_id, action="callback_resent")],
             )
             await self._db.announce_callbacks(conn)
-        self._db.signals.callbacks_due()
         return await self.for_task(principal, task_id)
 
     async def replay(
@@ -531,7 +529,6 @@ class DeliveryStore:
                 )
             )
             await self._db.announce_callbacks(conn)
-        self._db.signals.callbacks_due()
         return int(result.rowcount)
 
 

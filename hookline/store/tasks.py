@@ -122,8 +122,6 @@ class TaskStore:
                 raise
             # Something in one row broke the batch: write each alone, so only it fails.
             return [await self._insert_alone(item) for item in items]
-        if inserted:
-            self._db.signals.work_available()
         outcomes: list[Task | BaseException] = []
         for row in rows:
             if row["id"] in inserted:

@@ -176,6 +176,7 @@ class WorkStore:
             self._check_holder(row, worker, now)
             if retry:
                 row = await self._release(conn, row, actor=worker, error=error, retry_at=None)
+                await self._db.announce_work(conn)
             else:
                 row = await apply(
                     self._db,
@@ -189,8 +190,6 @@ class WorkStore:
                     details={"attempt": row["attempts"]},
                 )
         self._db.signals.tasks_changed([task_id])
-        if retry:
-            self._db.signals.work_available()
         return task_from_row(row)
 
     async def redo(self, principal: Principal, task_id: str, *, reason: str | None) -> Task:
@@ -209,7 +208,6 @@ class WorkStore:
             row = await apply(self._db, conn, row, action, actor=principal.key_id, reason=reason)
             await self._db.announce_work(conn)
         self._db.signals.tasks_changed([task_id])
-        self._db.signals.work_available()
         return task_from_row(row)
 
     async def settle(self, owner: str, settlement: Settlement) -> Task:
