@@ -1,12 +1,15 @@
 """The failure suite: real processes on 127.0.0.1, killed and starved, losing nothing.
 
 Bounded in count and time; run with `pytest -m failure` (`.ci/run` runs it as its own step).
+When to kill, which process and for how long come from a seeded random draw:
+`FAILURE_SEED=N pytest -m failure tests/failure` replays a run (each test prints its seed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import threading
 import time
@@ -25,6 +28,20 @@ from tests.failure.verify import wait_until_settled
 
 pytestmark = [pytest.mark.failure, pytest.mark.e2e]
 needs_pg = pytest.mark.skipif(not PG_URL, reason="HOOKLINE_TEST_PG_URL is not set")
+
+
+@pytest.fixture
+def chaos(request: pytest.FixtureRequest) -> random.Random:
+    """The run's random draws; the seed is printed, and FAILURE_SEED replays it."""
+    seed = int(os.environ.get("FAILURE_SEED") or random.SystemRandom().randrange(2**32))
+    print(f"{request.node.name}: FAILURE_SEED={seed}")  # noqa: T201 - shown with a failure
+    return random.Random(seed)  # noqa: S311 - test timings, not secrets
+
+
+def wait_for_tasks(base: str, key: str, count: int) -> None:
+    until = time.monotonic() + 120
+    while count_tasks(base, key) < count and time.monotonic() < until:
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -98,7 +115,11 @@ def count_tasks(base: str, key: str) -> int:
 
 @needs_pg
 def test_kill_a_worker_and_an_api_mid_run(
-    tmp_path: Path, pg_env: dict[str, str], receiver: Receiver, processes: list[Process]
+    tmp_path: Path,
+    pg_env: dict[str, str],
+    receiver: Receiver,
+    processes: list[Process],
+    chaos: random.Random,
 ) -> None:
     """2 api + 2 workers, 5,000 tasks; kill -9 one of each mid-run: nothing lost or doubled."""
     key = account_key(pg_env, tmp_path)
@@ -107,14 +128,15 @@ def test_kill_a_worker_and_an_api_mid_run(
     processes.extend([*apis, *workers])
     submission = Submission([a.url for a in apis], key, 5000, receiver.url)
 
-    until = time.monotonic() + 120
-    while count_tasks(apis[1].url, key) < 1500 and time.monotonic() < until:
-        time.sleep(0.2)
-    workers[0].kill9()
-    apis[0].kill9()
-    time.sleep(1)
-    apis[0].start()
-    workers[0].start()
+    api, worker = chaos.choice(apis), chaos.choice(workers)
+    survivor = apis[1] if api is apis[0] else apis[0]
+    wait_for_tasks(survivor.url, key, chaos.randrange(500, 3500))
+    worker.kill9()
+    time.sleep(chaos.uniform(0, 1))
+    api.kill9()
+    time.sleep(chaos.uniform(0.2, 3))
+    api.start()
+    worker.start()
 
     outcomes = submission.join()
     assert len(outcomes.accepted) == 5000
@@ -165,7 +187,11 @@ def _pg_ready() -> bool:
 @needs_pg
 @pytest.mark.skipif(not os.path.isdir("/etc/postgresql"), reason="no local PostgreSQL cluster")
 def test_database_outage_mid_run(
-    tmp_path: Path, pg_env: dict[str, str], receiver: Receiver, processes: list[Process]
+    tmp_path: Path,
+    pg_env: dict[str, str],
+    receiver: Receiver,
+    processes: list[Process],
+    chaos: random.Random,
 ) -> None:
     """PostgreSQL stops for a few seconds mid-run: processes recover, nothing accepted is lost."""
     key = account_key(pg_env, tmp_path)
@@ -173,12 +199,10 @@ def test_database_outage_mid_run(
     workers = [worker_process(pg_env, tmp_path, f"worker{i}").start() for i in (1, 2)]
     processes.extend([*apis, *workers])
     submission = Submission([a.url for a in apis], key, 2000, receiver.url)
-    until = time.monotonic() + 120
-    while count_tasks(apis[0].url, key) < 500 and time.monotonic() < until:
-        time.sleep(0.2)
+    wait_for_tasks(apis[0].url, key, chaos.randrange(200, 1200))
     try:
         _pg_ctl("stop")
-        time.sleep(4)
+        time.sleep(chaos.uniform(2, 8))
         ready = httpx.get(f"{apis[0].url}/readyz", timeout=5)
         assert ready.status_code == 503
     finally:
@@ -197,7 +221,7 @@ def test_database_outage_mid_run(
 
 
 def test_kill_the_embedded_server_mid_run(
-    tmp_path: Path, receiver: Receiver, processes: list[Process]
+    tmp_path: Path, receiver: Receiver, processes: list[Process], chaos: random.Random
 ) -> None:
     """kill -9 `hookline serve` on SQLite mid-run and restart it: nothing lost or doubled."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
@@ -207,11 +231,9 @@ def test_kill_the_embedded_server_mid_run(
     serve = api_process(env, tmp_path, "serve", role="serve").start()
     processes.append(serve)
     submission = Submission([serve.url], key, 2000, receiver.url)
-    until = time.monotonic() + 120
-    while count_tasks(serve.url, key) < 600 and time.monotonic() < until:
-        time.sleep(0.2)
+    wait_for_tasks(serve.url, key, chaos.randrange(200, 1400))
     serve.kill9()
-    time.sleep(1)
+    time.sleep(chaos.uniform(0.2, 3))
     serve.start()
     outcomes = submission.join()
     assert len(outcomes.accepted) == 2000
