@@ -152,13 +152,38 @@ def test_kubernetes_manifests_are_consistent() -> None:
     assert {route.path for route in API} >= {"/v1/task/{key}", "/v1/tasks"}
 
 
-def test_worker_grace_outlasts_its_drain() -> None:
-    """Kubernetes waits longer than the worker's drain deadline before killing it."""
+def test_grace_periods_outlast_the_drain() -> None:
+    """Kubernetes waits longer than a pod's preStop pause plus its drain deadline before killing it."""
     docs = k8s_documents()
     config = next(d for d in docs if d["kind"] == "ConfigMap")
-    worker = next(d for d in docs if d["metadata"]["name"] == "hookline-worker")
     drain_s = float(config["data"]["HOOKLINE_DISPATCHER_DRAIN_S"])
-    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > drain_s
+    for name in ("hookline-api", "hookline-worker"):
+        deployment = next(
+            d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name
+        )
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        pause_s = 0.0
+        if "lifecycle" in container:
+            command = container["lifecycle"]["preStop"]["exec"]["command"]
+            assert command[0] == "sleep"
+            pause_s = float(command[1])
+        assert pod["terminationGracePeriodSeconds"] > pause_s + drain_s, name
+
+
+def test_disruption_budgets_select_real_pods() -> None:
+    """Each PodDisruptionBudget selects the pods of a Deployment."""
+    docs = k8s_documents()
+    budgets = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert {b["metadata"]["name"] for b in budgets} == {"hookline-api", "hookline-worker"}
+    for budget in budgets:
+        deployment = next(
+            d
+            for d in docs
+            if d["kind"] == "Deployment" and d["metadata"]["name"] == budget["metadata"]["name"]
+        )
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
 @pytest.mark.parametrize(
