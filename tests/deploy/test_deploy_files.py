@@ -115,6 +115,25 @@ def test_compose_runs_the_documented_topology() -> None:
     assert (DEPLOY / "receiver" / "receiver.py").is_file()
 
 
+def test_compose_load_balancer_sends_to_every_api() -> None:
+    """nginx's upstream lists exactly the compose API services, on the port each listens on."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    lb = services["lb"]
+    [mount] = lb["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/nginx/nginx.conf"
+    conf = (DEPLOY / source).read_text()
+    upstream = set(re.findall(r"^\s*server (\S+):(\d+)", conf, flags=re.M))
+    apis = {
+        (name, service["command"][service["command"].index("--port") + 1])
+        for name, service in services.items()
+        if service.get("command", [None])[0] == "api"
+    }
+    assert upstream == apis
+    [listen] = re.findall(r"^\s*listen (\d+);", conf, flags=re.M)
+    assert lb["ports"] == [f"{listen}:{listen}"]
+
+
 def test_kubernetes_manifests_are_consistent() -> None:
     """Every manifest parses; probes hit real endpoints on declared ports; args parse."""
     docs = k8s_documents()
