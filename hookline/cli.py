@@ -204,10 +204,10 @@ async def _run_roles(
             first_callback_delay_s=settings.callbacks.schedule_s[0],
         )
         stack.push_async_callback(store.close)
-        await _wait_for_database(store, settings.database.startup_wait_s)
-        await _prepare_schema(store, create=bootstrap)
-        if bootstrap:
-            await _bootstrap_account(store)
+        await _retry_database(
+            lambda: _prepare_database(store, bootstrap=bootstrap),
+            settings.database.startup_wait_s,
+        )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         try:
             handlers = build_handlers(settings.handlers, session)
@@ -289,13 +289,14 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _wait_for_database(store: Store, wait_s: float) -> None:
-    """Retry an unreachable database with backoff for up to `wait_s`, then give up."""
+async def _retry_database(step: Callable[[], Awaitable[None]], wait_s: float) -> None:
+    """Run a start-up step, retrying while the database is unreachable (with backoff,
+    for up to `wait_s`): it may be starting, restarting or shutting down."""
     deadline = asyncio.get_running_loop().time() + wait_s
     delay = 0.5
     while True:
         try:
-            await store.ping()
+            await step()
             return
         except Unavailable:
             if asyncio.get_running_loop().time() + delay > deadline:
@@ -303,6 +304,13 @@ async def _wait_for_database(store: Store, wait_s: float) -> None:
             log.warning("database_unavailable", retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+async def _prepare_database(store: Store, *, bootstrap: bool) -> None:
+    await store.ping()
+    await _prepare_schema(store, create=bootstrap)
+    if bootstrap:
+        await _bootstrap_account(store)
 
 
 async def _prepare_schema(store: Store, *, create: bool) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from hookline.config import DatabaseSettings
 from hookline.store.accounts import AccountStore
-from hookline.store.base import Database, utc_now
+from hookline.store.base import Database, translated_errors, utc_now
 from hookline.store.catalog import CatalogStore
 from hookline.store.deliveries import DeliveryStore
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, create_engines
@@ -60,11 +60,13 @@ class Store:
         )
 
     async def schema_state(self) -> SchemaState:
-        return await schema_state(self.db.engines.write)
+        async with translated_errors():
+            return await schema_state(self.db.engines.write)
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""
-        await migrate(self.db.engines.write)
+        async with translated_errors():
+            await migrate(self.db.engines.write)
 
     async def ping(self) -> None:
         """Raise `Unavailable` unless the database answers."""

@@ -58,7 +58,7 @@ class Database:
         earlier would look for rows it cannot see yet.
         """
         hooks: dict[Callable[[], None], None] = {}
-        async with _translated(), self.engines.write.begin() as conn:
+        async with translated_errors(), self.engines.write.begin() as conn:
             conn.info[_AFTER_COMMIT] = hooks
             try:
                 yield conn
@@ -70,7 +70,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """One read-only transaction (consistent snapshot on both backends)."""
-        async with _translated(), self.engines.read.begin() as conn:
+        async with translated_errors(), self.engines.read.begin() as conn:
             yield conn
 
 
@@ -84,7 +84,7 @@ def after_commit(conn: AsyncConnection, hook: Callable[[], None]) -> None:
 
 
 @asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
+async def translated_errors() -> AsyncIterator[None]:
     try:
         yield
     except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, OSError) as exc:
@@ -92,6 +92,18 @@ async def _translated() -> AsyncIterator[None]:
         # or no pooled connection free within the pool timeout.
         raise Unavailable() from exc
     except sa.exc.DBAPIError as exc:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or server_unavailable(exc):
             raise Unavailable() from exc
         raise
+
+
+# PostgreSQL SQLSTATE classes that mean "not now" rather than "wrong": connection
+# exceptions (08), insufficient resources such as too many connections (53), and
+# operator intervention: shutting down, starting up, crashed (57P01-57P05).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def server_unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """The server refused for the moment (e.g. "the database system is shutting down")."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(code, str) and code.startswith(_UNAVAILABLE_SQLSTATES)
