@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from hookline.config import DatabaseSettings
 from hookline.models import NewTask
@@ -84,6 +85,37 @@ async def test_notify_wakes_other_processes_on_their_channel(
                 worker.signals.wait_for_work(0.5), worker.signals.wait_for_callbacks(0.5)
             )
             assert woken == [False, False]
+    finally:
+        await api.close()
+        await worker.close()
+
+
+async def test_listening_survives_the_loss_of_its_connection(
+    database_url: str, backend: str, account: Account
+) -> None:
+    """When the LISTEN connection is killed (a restart, a proxy), the worker listens again,
+    wakes its loops once for what it may have missed, and hears the next task."""
+    if backend != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    api = open_store(database_url)
+    worker = open_store(database_url)
+    try:
+        async with worker.listen():
+            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            assert await worker.signals.wait_for_work(5)
+            async with api.db.write() as conn:
+                killed = await conn.scalar(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                    )
+                )
+            assert killed == 1
+            # Reconnected: the missed-notification wake-up, then a real one.
+            assert await worker.signals.wait_for_work(10)
+            assert await worker.signals.wait_for_callbacks(1)
+            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            assert await worker.signals.wait_for_work(5)
     finally:
         await api.close()
         await worker.close()
