@@ -259,7 +259,6 @@ class DeliveryStore:
                     )
                 )
                 self._next_sweep = now + timedelta(seconds=LEASE_SWEEP_S)
-        async with self._db.write() as conn:
             ids = list((await conn.scalars(query)).all())
             if not ids:
                 return []
