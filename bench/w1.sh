@@ -11,8 +11,8 @@
 #            bench/w1.sh serve --n 900 --rate 30
 # The JSON line goes to stdout and is appended to bench/results.jsonl (--out).
 # PostgreSQL: BENCH_PG (default postgresql://postgres@127.0.0.1:5432); database hookline_bench
-# (its CPU and memory are counted from the oldest `postgres` process, or BENCH_PG_PID)
-# is dropped and created. Callbacks retry on the peers' 0.2 s x 2^n schedule; only
+# is dropped and created; the server's CPU and memory are counted from the oldest `postgres`
+# process (or BENCH_PG_PID). Callbacks retry on the peers' 0.2 s x 2^n schedule; only
 # 127.0.0.0/8 is allowed as a callback destination. Everything stops by itself.
 set -euo pipefail
 MODE=${1:?usage: bench/w1.sh serve-sqlite|serve|scale [w1.py arguments]}
