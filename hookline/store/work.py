@@ -53,6 +53,10 @@ class WorkStore:
         `principal` limits the claim to one account and environment (the worker
         API); without it the claim spans every account (the dispatcher).
         """
+        if types is not None:
+            types = list(dict.fromkeys(types))
+            if not types:
+                return []
         now = self._db.clock()
         t = tasks.c
         candidates = _candidates(self._db.dialect, principal, types, limit, now)

@@ -119,3 +119,12 @@ async def test_claim_over_several_types_reads_each_in_index_order(
     below = list(_nodes(lock))
     assert [n["Node Type"] for n in below if n["Node Type"] == "Sort"] == []
     assert any(n.get("Index Name") == "ix_tasks_claimable" for n in below)
+
+
+async def test_claim_with_no_type_or_a_repeated_type(store: Store, account: Account) -> None:
+    """An empty type list claims nothing; a type named twice is claimed once per task."""
+    [kind] = kinds(1)
+    created = [(await store.tasks.create(account.live, new_task(kind, None))).id for _ in range(3)]
+    assert await store.work.claim(owner="w", lease_s=30, limit=10, types=[]) == []
+    claimed = await store.work.claim(owner="w", lease_s=30, limit=10, types=[kind, kind])
+    assert [t.id for t in claimed] == created
