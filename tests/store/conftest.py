@@ -25,9 +25,15 @@ def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
     asyncio.run(drop_database(url, PG_URL))
 
 
-def task_with_callback() -> NewTask:
+def new_task(
+    kind: str = "echo",
+    *,
+    priority: int | None = None,
+    callback_url: str | None = "https://receiver.example/cb",
+) -> NewTask:
+    """A task for the store tests: no params, a callback unless told otherwise."""
     return NewTask(
-        type="echo",
+        type=kind,
         instruction=None,
         params={},
         metadata={},
@@ -35,6 +41,10 @@ def task_with_callback() -> NewTask:
         unique_id=None,
         project=None,
         batch=None,
-        callback_url="https://receiver.example/cb",
-        priority=None,
+        callback_url=callback_url,
+        priority=priority,
     )
+
+
+def task_with_callback() -> NewTask:
+    return new_task()

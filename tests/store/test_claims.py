@@ -15,21 +15,11 @@ from hookline.models import NewTask, Task
 from hookline.store import Store, open_store
 from hookline.store.work import _candidates
 from tests.conftest import Account
+from tests.store.conftest import new_task as store_task
 
 
 def new_task(kind: str, priority: int | None) -> NewTask:
-    return NewTask(
-        type=kind,
-        instruction=None,
-        params={},
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url=None,
-        priority=priority,
-    )
+    return store_task(kind, priority=priority, callback_url=None)
 
 
 def kinds(n: int) -> list[str]:

@@ -10,6 +10,7 @@ from hookline.config import DatabaseSettings
 from hookline.models import NewTask
 from hookline.store import open_store
 from tests.conftest import Account
+from tests.store.conftest import new_task
 
 
 async def test_pgbouncer_mode_polls_and_works(
@@ -45,21 +46,6 @@ async def test_pgbouncer_mode_polls_and_works(
         await store.close()
 
 
-def _new_task(kind: str) -> NewTask:
-    return NewTask(
-        type=kind,
-        instruction=None,
-        params={},
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url="https://receiver.example/cb",
-        priority=None,
-    )
-
-
 async def test_notify_wakes_other_processes_on_their_channel(
     database_url: str, backend: str, account: Account
 ) -> None:
@@ -71,16 +57,16 @@ async def test_notify_wakes_other_processes_on_their_channel(
     worker = open_store(database_url)
     try:
         async with worker.listen():
-            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            await api.tasks.create(account.live, new_task(f"notify-{uuid.uuid4().hex[:8]}"))
             assert await worker.signals.wait_for_work(5)
             assert not await worker.signals.wait_for_callbacks(0.2)
 
-            await api.tasks.create(account.test, _new_task("echo"), completed_response={})
+            await api.tasks.create(account.test, new_task("echo"), completed_response={})
             assert await worker.signals.wait_for_callbacks(5)
 
             api.signals.dispatching = api.signals.sending = True
-            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
-            await api.tasks.create(account.test, _new_task("echo"), completed_response={})
+            await api.tasks.create(account.live, new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            await api.tasks.create(account.test, new_task("echo"), completed_response={})
             woken = await asyncio.gather(
                 worker.signals.wait_for_work(0.5), worker.signals.wait_for_callbacks(0.5)
             )
@@ -101,7 +87,7 @@ async def test_listening_survives_the_loss_of_its_connection(
     worker = open_store(database_url)
     try:
         async with worker.listen():
-            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            await api.tasks.create(account.live, new_task(f"notify-{uuid.uuid4().hex[:8]}"))
             assert await worker.signals.wait_for_work(5)
             async with api.db.write() as conn:
                 killed = await conn.scalar(
@@ -114,7 +100,7 @@ async def test_listening_survives_the_loss_of_its_connection(
             # Reconnected: the missed-notification wake-up, then a real one.
             assert await worker.signals.wait_for_work(10)
             assert await worker.signals.wait_for_callbacks(1)
-            await api.tasks.create(account.live, _new_task(f"notify-{uuid.uuid4().hex[:8]}"))
+            await api.tasks.create(account.live, new_task(f"notify-{uuid.uuid4().hex[:8]}"))
             assert await worker.signals.wait_for_work(5)
     finally:
         await api.close()
