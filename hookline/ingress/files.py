@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from hookline.content_types import SNIFF_BYTES, guess_content_type
 from hookline.errors import Invalid, NotFound
 from hookline.ingress.http import path_param, read_object
 from hookline.ingress.services import services
@@ -39,12 +40,14 @@ async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
             raise Invalid("Missing the 'file' field in the multipart form")
         file_id = svc.store.catalog.new_file_id()
         target = svc.files_dir / file_id
+        head = await upload.read(SNIFF_BYTES)
+        await upload.seek(0)
         digest, size = await _save(upload, target)
         stored = await svc.store.catalog.add_file(
             who,
             file_id=file_id,
             filename=upload.filename,
-            content_type=upload.content_type,
+            content_type=guess_content_type(upload.content_type, upload.filename, head),
             size_bytes=size,
             sha256=digest,
             storage_path=str(target),

@@ -39,6 +39,34 @@ async def test_upload_serves_the_same_bytes_back(api: httpx.AsyncClient) -> None
     assert got.headers["content-type"] == "image/png"
 
 
+async def test_upload_without_a_type_gets_one_guessed(api: httpx.AsyncClient) -> None:
+    """An upload that declares no media type gets one from its name, else from its bytes."""
+    boundary = "hookline-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"'
+            "\r\n\r\n"
+        ).encode()
+        + PAYLOAD
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    untyped = ok(
+        await api.post(
+            "/v1/files/upload",
+            content=body,
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+    )
+    assert untyped["mime_type"] == "image/png"
+    served = await api.get(urlsplit(untyped["attachment_url"]).path)
+    assert served.headers["content-type"] == "image/png"
+
+    # httpx, like curl and browsers, declares application/octet-stream for a name it cannot read.
+    nameless = ok(await api.post("/v1/files/upload", files={"file": ("upload", PAYLOAD)}))
+    assert nameless["mime_type"] == "image/png"
+    assert (await upload(api))["mime_type"] == "image/png"
+
+
 async def test_uploaded_file_is_a_404_elsewhere(
     api: httpx.AsyncClient,
     account: Account,
