@@ -27,17 +27,37 @@ from hookline.models import ALL_SCOPES, Environment, Principal, Scope
 from hookline.store import Store, open_store
 
 PG_URL = os.environ.get("HOOKLINE_TEST_PG_URL")
+PG_SKIP_REASON = "HOOKLINE_TEST_PG_URL is not set"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(
         "postgresql",
         id="postgresql",
-        marks=[
-            pytest.mark.pg,
-            pytest.mark.skipif(not PG_URL, reason="HOOKLINE_TEST_PG_URL is not set"),
-        ],
+        marks=[pytest.mark.pg, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)],
     ),
 ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Report every PostgreSQL skip from one place, so that `-ra` folds them into one line.
+
+    A skipif mark is reported at each test's own line, which made a plain `pytest`
+    end with one line per PostgreSQL test; other skips keep their own lines.
+    """
+    report: pytest.TestReport = yield
+    if (
+        report.skipped
+        and isinstance(report.longrepr, tuple)
+        and report.longrepr[2].endswith(PG_SKIP_REASON)
+    ):
+        report.longrepr = (
+            __file__,
+            None,
+            f"{PG_SKIP_REASON}: PostgreSQL tests skipped "
+            "(e.g. HOOKLINE_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test)",
+        )
+    return report
 
 
 async def create_database(url: str) -> str:
