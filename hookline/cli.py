@@ -124,7 +124,7 @@ def _server_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-@main.command()
+@main.command(short_help="Run the API, the dispatcher and the callback sender in one process.")
 @common
 @_server_options
 def serve(
@@ -140,7 +140,7 @@ def serve(
     _run(_run_roles(settings, api=True, dispatch=True, bootstrap=True))
 
 
-@main.command()
+@main.command(short_help="Run the API alone (any number behind a load balancer).")
 @common
 @_server_options
 def api(
@@ -153,7 +153,7 @@ def api(
     _run(_run_roles(settings, api=True, dispatch=False, bootstrap=False))
 
 
-@main.command()
+@main.command(short_help="Run the dispatcher and the callback sender alone.")
 @common
 @click.option(
     "--log-level",
@@ -205,7 +205,7 @@ async def _run_roles(
         )
         stack.push_async_callback(store.close)
         await _retry_database(
-            lambda: _prepare_database(store, bootstrap=bootstrap),
+            lambda: _prepare_database(store, bootstrap=bootstrap, api_url=_api_url(settings)),
             settings.database.startup_wait_s,
         )
         session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -306,11 +306,20 @@ async def _retry_database(step: Callable[[], Awaitable[None]], wait_s: float) ->
             delay = min(delay * 2, 10.0)
 
 
-async def _prepare_database(store: Store, *, bootstrap: bool) -> None:
+async def _prepare_database(store: Store, *, bootstrap: bool, api_url: str) -> None:
     await store.ping()
     await _prepare_schema(store, create=bootstrap)
     if bootstrap:
-        await _bootstrap_account(store)
+        await _bootstrap_account(store, api_url=api_url)
+
+
+def _api_url(settings: Settings) -> str:
+    """The API's base URL as a client on this host reaches it (0.0.0.0 through 127.0.0.1)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
+        settings.server.host, settings.server.host
+    )
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{settings.server.port}/v1"
 
 
 async def _prepare_schema(store: Store, *, create: bool) -> None:
@@ -330,7 +339,7 @@ async def _prepare_schema(store: Store, *, create: bool) -> None:
         )
 
 
-async def _bootstrap_account(store: Store) -> None:
+async def _bootstrap_account(store: Store, *, api_url: str) -> None:
     """On the very first start, make an account and show its keys once."""
     if await store.accounts.any_exists():
         log.info(
@@ -351,7 +360,7 @@ async def _bootstrap_account(store: Store) -> None:
         f"  live key: {live}\n"
         f"  test key: {test}   (tasks complete at once with sample responses)\n"
         "Use one as the HTTP Basic username, e.g.\n"
-        f"  ScaleClient('{live}', api_instance_url='http://HOST:PORT/v1')\n"
+        f"  ScaleClient('{live}', api_instance_url='{api_url}')\n"
         "More keys: hookline keys create --account NAME\n"
     )
 
@@ -412,7 +421,7 @@ def _parse_scopes(value: str | None) -> frozenset[Scope]:
         ) from exc
 
 
-@keys.command("create")
+@keys.command("create", short_help="Create an API key; it is printed once, on the last line.")
 @common
 @click.option("--account", required=True, help="Account name; created if new.")
 @click.option("--test", is_flag=True, help="A test_ key (tasks complete at once) instead of live_.")
@@ -454,6 +463,9 @@ def keys_list(
     """List keys by id (the secret part is never stored)."""
     settings = _settings(config, database_url)
     found = _with_store(settings, lambda store: store.accounts.list_keys(account))
+    line = "{:<12}  {:<20} {:<4}  {:<7}  {:<24} {}"
+    if found and not as_json:
+        click.echo(line.format("ID", "ACCOUNT", "ENV", "STATE", "SCOPES", "OWNER"))
     for key in found:
         row = {
             "id": key.id,
@@ -469,8 +481,9 @@ def keys_list(
         else:
             state = "revoked" if key.revoked_at else "active"
             click.echo(
-                f"{key.id}  {key.account_name:<20} {key.environment.value:<4}  {state:<7}  "
-                f"{row['scopes']:<24} {key.owner}"
+                line.format(
+                    key.id, key.account_name, key.environment.value, state, row["scopes"], key.owner
+                )
             )
     if not found and not as_json:
         click.echo("no keys", err=True)
@@ -506,7 +519,7 @@ def config_group() -> None:
     """Inspect the configuration."""
 
 
-@config_group.command("show")
+@config_group.command("show", short_help="Print the effective configuration, secrets masked.")
 @common
 def config_show(config: str | None, database_url: str | None) -> None:
     """Print the effective configuration (file + HOOKLINE_* + flags), secrets masked."""
