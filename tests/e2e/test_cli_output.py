@@ -40,3 +40,26 @@ def test_keys_list_has_a_header_row(serve: Server) -> None:
         for column in ("ACCOUNT", "ENV", "STATE", "SCOPES", "OWNER"):
             at = header.index(column)
             assert row[at - 1] == " " != row[at], (header, row)
+
+
+def test_receive_says_what_is_wrong(serve: Server, tmp_path: Path) -> None:
+    """`hookline receive` stops with one line naming the fix: a bad secret, no database, a busy port."""
+    bad = serve.cli("receive", "--secret", "not-a-secret")
+    assert bad.returncode != 0
+    assert "--secret" in bad.stderr
+    assert "hookline account show" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = serve.env | {"HOOKLINE_DATABASE_URL": f"sqlite+aiosqlite:///{elsewhere / 'h.db'}"}
+    no_db = run_cli("receive", env=env, cwd=elsewhere)
+    assert no_db.returncode != 0
+    assert "where `hookline serve` runs" in no_db.stderr
+    assert len(no_db.stderr.strip().splitlines()) == 1, no_db.stderr
+
+    busy_port = serve.base_url.rsplit(":", 1)[1]
+    busy = serve.cli("receive", "--port", busy_port)
+    assert busy.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{busy_port}" in busy.stderr
+    assert "Traceback" not in busy.stderr
