@@ -209,3 +209,16 @@ async def test_disabled_rate_limits_limit_nothing(
 def test_address_key(host: str | None, expected: str) -> None:
     """Failures count per IPv4 address and per IPv6 /64."""
     assert address_key(host) == expected
+
+
+async def test_openapi_lists_429_for_every_endpoint(api: httpx.AsyncClient) -> None:
+    """Every v1 operation in the OpenAPI document may answer 429."""
+    document = ok(await api.get("/v1/openapi.json"))
+    operations = [
+        operation
+        for path, methods in document["paths"].items()
+        if path.startswith("/v1/") and path != "/v1/openapi.json"
+        for operation in methods.values()
+    ]
+    assert operations
+    assert all("429" in operation["responses"] for operation in operations)
