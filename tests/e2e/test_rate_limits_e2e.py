@@ -109,3 +109,15 @@ def test_the_official_client_raises_too_many_requests(serve_with: StartServer) -
             stranger.list_teammates()
     with pytest.raises(ScaleTooManyRequests, match="Too many failed authentications"):
         stranger.list_teammates()
+
+
+def test_uvicorn_does_not_believe_x_forwarded_for_on_its_own(serve_with: StartServer) -> None:
+    """With `trusted_proxies = []` a loopback peer's X-Forwarded-For changes nothing."""
+    server = serve_with(
+        HOOKLINE_RATE_LIMITS_TRUSTED_PROXIES="", HOOKLINE_RATE_LIMITS_FAILED_AUTH_PER_MINUTE="1"
+    )
+    with httpx.Client(base_url=server.base_url, auth=(wrong_key(), "")) as client:
+        first = client.get("/v1/tasks", headers={"x-forwarded-for": "203.0.113.9"})
+        second = client.get("/v1/tasks", headers={"x-forwarded-for": "203.0.113.10"})
+    assert (first.status_code, second.status_code) == (401, 429)
+    assert "from 127.0.0.1" in second.json()["error"]
