@@ -258,6 +258,7 @@ async def _run_roles(
                 access_log=False,
                 lifespan="off",
                 server_header=False,
+                proxy_headers=False,  # create_app believes only rate_limits.trusted_proxies
                 timeout_graceful_shutdown=max(1, int(settings.dispatcher.drain_s)),
             )
             server = Server(config)

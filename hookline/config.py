@@ -124,6 +124,29 @@ class CallbacksSettings:
     """After a webhook secret rotation, how long the old secret still signs too."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitsSettings:
+    """Request limits of one API process (`[rate_limits]`); a rate of 0 turns that limit off."""
+
+    enabled: bool = True
+    submit_per_s: float = 1000.0
+    """Per API key: requests a second to endpoints that need the submit scope."""
+    submit_burst: int = 2000
+    work_per_s: float = 1000.0
+    work_burst: int = 2000
+    audit_per_s: float = 1000.0
+    audit_burst: int = 2000
+    read_per_s: float = 1000.0
+    """Per API key: requests a second to the endpoints any key may call (and the admin ones)."""
+    read_burst: int = 2000
+    failed_auth_per_minute: int = 30
+    """Per client address: failed authentications a minute before it is answered 429 unread."""
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Peers whose X-Forwarded-For names the client address; [] believes none."""
+    max_tracked: int = 10_000
+    """Keys, and separately client addresses, tracked at most (the least recent are forgotten)."""
+
+
 DEFAULT_HANDLERS = {"echo": HandlerSettings(kind="echo")}
 
 
@@ -138,6 +161,7 @@ class Settings:
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    rate_limits: RateLimitsSettings = field(default_factory=RateLimitsSettings)
     handlers: Mapping[str, HandlerSettings] = field(default_factory=lambda: dict(DEFAULT_HANDLERS))
 
 
@@ -149,6 +173,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "dispatcher": DispatcherSettings,
     "callbacks": CallbacksSettings,
     "retention": RetentionSettings,
+    "rate_limits": RateLimitsSettings,
 }
 _SECRET_KEYS = ("database_url",)
 
@@ -369,6 +394,7 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting dispatcher.lease_s: must be at least 1 second")
     if settings.database.pool_size < 1:
         raise ValueError("setting database.pool_size: must be at least 1")
+    _check_rate_limits(settings.rate_limits)
 
 
 def _check_callbacks(callbacks: CallbacksSettings) -> None:
@@ -393,6 +419,28 @@ def _check_callbacks(callbacks: CallbacksSettings) -> None:
         raise ValueError(
             "settings callbacks.poll_s must be > 0; retry_after_max_s and secret_grace_s >= 0"
         )
+
+
+def _check_rate_limits(limits: RateLimitsSettings) -> None:
+    for scope in ("submit", "work", "audit", "read"):
+        per_s, burst = getattr(limits, f"{scope}_per_s"), getattr(limits, f"{scope}_burst")
+        if per_s < 0 or (per_s > 0 and burst < 1):
+            raise ValueError(
+                f"settings rate_limits.{scope}_per_s must be >= 0 (0: no limit) "
+                f"and rate_limits.{scope}_burst at least 1"
+            )
+    if limits.failed_auth_per_minute < 0:
+        raise ValueError("setting rate_limits.failed_auth_per_minute: must be >= 0 (0: no limit)")
+    if limits.max_tracked < 1:
+        raise ValueError("setting rate_limits.max_tracked: must be at least 1")
+    for proxy in limits.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ValueError(
+                f"setting rate_limits.trusted_proxies: {proxy!r} is not an address or a network "
+                "(e.g. 10.0.0.0/8)"
+            ) from exc
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -11,7 +11,7 @@
      │    ├── DuplicateUniqueId
      │    ├── DuplicateName
      │    └── IllegalTransition
-     ├── RateLimited             (429)
+     ├── RateLimited             a rate limit is used up (429, Retry-After)
      └── Unavailable             the store cannot be reached (503)
 
 Domain code raises these; foreign errors (SQLAlchemy, aiohttp) are translated
@@ -81,6 +81,10 @@ class IllegalTransition(Conflict):
 
 class RateLimited(HooklineError):
     """Too many requests."""
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(HooklineError):

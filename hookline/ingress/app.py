@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from hookline.config import Settings
 from hookline.errors import HooklineError
-from hookline.ingress import callbacks, catalog, files, tasks, trail, work
+from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
 from hookline.ingress.auth import Authenticator
 from hookline.ingress.http import (
     JSONResponse,
@@ -109,6 +109,8 @@ def _route(path: str, by_method: dict[str, Api]) -> Route:
         api = by_method[request.method if request.method != "HEAD" else "GET"]
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
+        key_limits: ratelimits.KeyLimits = request.app.state.key_limits
+        key_limits.check(who, api.scope)
         require(who, api.scope)
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
@@ -172,6 +174,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(RequestContext),
+            *ratelimits.middleware(settings.rate_limits),
             Middleware(RawPathRouting),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
         ],
@@ -184,4 +187,5 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         files_dir=Path(settings.files.dir),
     )
     app.state.authenticate = Authenticator(store.accounts.authenticate)
+    app.state.key_limits = ratelimits.KeyLimits(settings.rate_limits)
     return app

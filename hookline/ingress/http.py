@@ -58,6 +58,8 @@ async def handle_hookline_error(request: Request, exc: Exception) -> Response:
         raise exc
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Basic realm="hookline"'} if status == 401 else None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     if status == 503:
         headers = {"Retry-After": "1"}
         log.warning("store_unavailable", path=request.url.path, error=repr(exc.__cause__))

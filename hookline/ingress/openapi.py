@@ -72,6 +72,7 @@ def _operation(api: Described) -> dict[str, Any]:
             "404": _error("Not found, or another account's"),
             "409": _error("Conflict: duplicate unique_id or name, or an illegal transition"),
             "413": _error("Body larger than limits.max_body_bytes"),
+            "429": _error("A rate limit is used up; retry after Retry-After seconds"),
             "503": _error("Database unavailable; retry"),
         },
     }
