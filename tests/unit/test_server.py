@@ -31,7 +31,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["path"] == "/slow":
         await asyncio.sleep(HEADER_TIMEOUT_S * 3)
     body = json.dumps({"port": scope["client"][1], "size": size}).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": []})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -154,3 +155,23 @@ async def test_keep_alive_requests_with_pauses_and_slow_answers_are_unaffected(
             ports.add(got.json()["port"])
             await asyncio.sleep(BODY_TIMEOUT_S * 1.5)
         assert len(ports) == 1  # the same connection throughout
+
+
+async def test_pipelined_requests_are_all_answered(base_url: str) -> None:
+    """Three requests sent in one write, one of them slow, get three answers in order."""
+    reader, writer = await connect(base_url)
+    request = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+    writer.write(request % b"/" + request % b"/slow" + request % b"/")
+    answers = []
+    async with asyncio.timeout(10):
+        for _ in range(3):
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            answers.append(json.loads(await reader.readexactly(length)))
+    writer.close()
+    assert [a["size"] for a in answers] == [0, 0, 0]
