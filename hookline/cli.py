@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -20,8 +21,8 @@ import structlog
 import uvicorn
 
 import hookline
-from hookline.config import Settings, load_settings, masked
-from hookline.errors import HooklineError, Unavailable
+from hookline.config import Settings, checked, load_settings, masked, sqlite_path
+from hookline.errors import HooklineError, Misconfigured, Unavailable
 from hookline.logging import configure_logging
 from hookline.models import ALL_SCOPES, Environment, Scope
 from hookline.serialize import credentials_json
@@ -48,9 +49,11 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(coro)
+    except Misconfigured as exc:
+        raise click.ClickException(exc.reason) from exc
     except Unavailable as exc:
         raise click.ClickException(
-            f"cannot reach the database ({exc.__cause__!r}); check database_url "
+            f"cannot reach the database: {exc.reason}; check database_url "
             "(--database-url, HOOKLINE_DATABASE_URL) and that the server is up"
         ) from exc
     except HooklineError as exc:
@@ -80,7 +83,7 @@ def _settings(config: str | None, database_url: str | None, **overrides: Any) ->
                 settings = dataclasses.replace(
                     settings, **{section: dataclasses.replace(current, **values)}
                 )
-        return settings
+        return checked(settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -89,7 +92,7 @@ def common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
         "--database-url",
         envvar="HOOKLINE_DATABASE_URL",
-        help="sqlite+aiosqlite:///PATH (default hookline.db) or postgresql+asyncpg://USER@HOST/DB.",
+        help="sqlite:///PATH (default hookline.db) or postgresql://USER@HOST/DB.",
     )(f)
     return click.option(
         "--config",
@@ -198,6 +201,13 @@ async def _run_roles(
 
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
+        sock = None
+        if api or health:
+            # Bound before anything starts, so that a taken port ends start-up at once;
+            # it listens (accepts connections) only once the rest is ready.
+            sock = _bind_socket(settings, option="--port" if api else "--health-port")
+            stack.callback(sock.close)
+        _check_database_file(settings.database_url, create=bootstrap)
         store = open_store(
             settings.database_url,
             settings.database,
@@ -225,6 +235,8 @@ async def _run_roles(
             handlers={t: h.description for t, h in sorted(handlers.items())} if dispatch else None,
             other_types="manual: claimed by workers through POST /v1/work/claim",
         )
+        if sock is not None:
+            _listen(sock, settings, option="--port" if api else "--health-port")
         running: list[asyncio.Task[None]] = []
         if dispatch:
             # Other processes announce new tasks and callbacks with NOTIFY (PostgreSQL);
@@ -247,7 +259,7 @@ async def _run_roles(
                 drain_s=settings.dispatcher.drain_s,
             )
             running.append(asyncio.create_task(dispatcher.run(stop)))
-        if api or health:
+        if sock is not None:
             factory = create_app if api else create_health_app
             app = factory(store=store, settings=settings)
             config = uvicorn.Config(
@@ -261,14 +273,13 @@ async def _run_roles(
                 proxy_headers=False,  # create_app believes only rate_limits.trusted_proxies
                 timeout_graceful_shutdown=max(1, int(settings.dispatcher.drain_s)),
             )
-            server = Server(config)
+            server = Server(
+                config,
+                header_timeout_s=settings.server.header_timeout_s,
+                body_timeout_s=settings.server.body_timeout_s,
+            )
             server.on_exit = stop.set
-            sockets = None
-            if settings.server.reuse_port:
-                sockets = [_reuse_port_socket(settings.server.host, settings.server.port)]
-            where = f"http://{settings.server.host}:{settings.server.port}"
-            log.info("api_listening" if api else "health_listening", url=where)
-            await server.serve(sockets=sockets)
+            await server.serve(sockets=[sock])
             stop.set()
         else:
             loop = asyncio.get_running_loop()
@@ -279,30 +290,100 @@ async def _run_roles(
         log.info("hookline_stopped")
 
 
-def _reuse_port_socket(host: str, port: int) -> socket.socket:
-    """A listening socket that other processes may bind too; the kernel spreads connections."""
+def _bind_socket(settings: Settings, *, option: str) -> socket.socket:
+    """The server's socket, bound (with SO_REUSEPORT if asked: several processes then
+    share the port and the kernel spreads connections), not yet listening."""
+    host, port = settings.server.host, settings.server.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if settings.server.reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(_listen_failure(host, port, exc, option)) from exc
     return sock
+
+
+def _listen(sock: socket.socket, settings: Settings, *, option: str) -> None:
+    """Start accepting connections and say where (another process that bound the same
+    port meanwhile makes this fail, as a taken port does)."""
+    host, port = settings.server.host, settings.server.port
+    try:
+        sock.listen(2048)
+    except OSError as exc:
+        raise click.ClickException(_listen_failure(host, port, exc, option)) from exc
+    bound_port = sock.getsockname()[1]
+    base = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
+    if option == "--port":
+        log.info("api_listening", url=f"{base}/v1")
+    else:
+        log.info("health_listening", url=f"{base}/healthz")
+
+
+def _listen_failure(host: str, port: int, exc: OSError, option: str) -> str:
+    where = f"cannot listen on {host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: another process listens there; stop it or choose another {option}"
+    if exc.errno == errno.EACCES:
+        return f"{where}: permission denied (ports below 1024 need privileges); choose another {option}"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"{where}: {host} is not an address of this machine; choose another --host"
+    return f"{where}: {exc.strerror or exc}; choose another --host or {option}"
+
+
+def _check_database_file(url: str, *, create: bool) -> None:
+    """Refuse a SQLite file that is not there (unless this command creates it) or cannot
+    be created, before SQLite makes an empty one or fails with "unable to open"."""
+    name = sqlite_path(url)
+    if name is None:
+        return
+    path = Path(name).absolute()
+    point = "point at one with --database-url, HOOKLINE_DATABASE_URL or database_url in --config"
+    if path.is_dir():
+        raise click.ClickException(f"the database {path} is a directory; {point}")
+    if path.exists():
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise click.ClickException(
+                f"cannot write the database {path} (SQLite also writes {path.name}-wal and "
+                f"-shm in {path.parent}); make both writable or {point}"
+            )
+        return
+    if not create:
+        raise click.ClickException(
+            f"no database at {path}; {point} (`hookline migrate` or `hookline serve` creates one)"
+        )
+    if not path.parent.is_dir():
+        raise click.ClickException(
+            f"cannot create the database {path}: directory {path.parent} does not exist; "
+            f"create it or {point}"
+        )
+    if not os.access(path.parent, os.W_OK):
+        raise click.ClickException(
+            f"cannot create the database {path}: directory {path.parent} is not writable; {point}"
+        )
 
 
 async def _retry_database(step: Callable[[], Awaitable[None]], wait_s: float) -> None:
     """Run a start-up step, retrying while the database is unreachable (with backoff,
-    for up to `wait_s`): it may be starting, restarting or shutting down."""
+    for up to `wait_s`): it may be starting, restarting or shutting down. A database
+    that will not work as configured (`Misconfigured`) fails at once."""
     deadline = asyncio.get_running_loop().time() + wait_s
     delay = 0.5
     while True:
         try:
             await step()
             return
-        except Unavailable:
+        except Misconfigured:
+            raise  # retrying cannot help
+        except Unavailable as exc:
             if asyncio.get_running_loop().time() + delay > deadline:
+                if wait_s > 0:
+                    exc.reason = f"{exc.reason} (still after database.startup_wait_s={wait_s:g})"
                 raise
-            log.warning("database_unavailable", retry_in_s=delay)
+            log.warning("database_unavailable", reason=exc.reason, retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -374,6 +455,7 @@ def migrate(config: str | None, database_url: str | None) -> None:
     settings = _settings(config, database_url)
 
     async def run() -> SchemaState:
+        _check_database_file(settings.database_url, create=True)
         store = open_store(settings.database_url, settings.database)
         try:
             before = await store.schema_state()
@@ -397,6 +479,7 @@ def keys() -> None:
 
 def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     async def run() -> T:
+        _check_database_file(settings.database_url, create=False)
         store = open_store(settings.database_url, settings.database)
         try:
             if await store.schema_state() is not SchemaState.CURRENT:

@@ -26,6 +26,11 @@ class ServerSettings:
     port: int = 8000
     reuse_port: bool = False
     """Bind with SO_REUSEPORT, so that several `hookline api` processes share one port."""
+    header_timeout_s: float = 10.0
+    """A request's line and headers must arrive within this long of its first byte (or of
+    the connection); otherwise it is answered 408 and the connection closed (slowloris)."""
+    body_timeout_s: float = 30.0
+    """A request's body must arrive within this long once its headers have."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,8 +257,69 @@ def load_settings(
     )
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
+    return checked(settings)
+
+
+def checked(settings: Settings) -> Settings:
+    """`settings` with its database URL in the form hookline connects with, once every
+    value is in range (call it again after replacing values).
+
+    Raises:
+        ValueError: a value is out of range; the message names the setting.
+    """
+    settings = dataclasses.replace(settings, database_url=database_url(settings.database_url))
     _check(settings)
     return settings
+
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_URL_FORMS = "sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+
+
+def database_url(url: str) -> str:
+    """The URL in the form hookline connects with: the plain `sqlite:///` and
+    `postgresql://` (or libpq's `postgres://`) forms get the async drivers hookline
+    ships, aiosqlite and asyncpg.
+
+    Raises:
+        ValueError: not a URL, another database, another driver or an in-memory SQLite.
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    backend, _, driver = scheme.lower().partition("+")
+    backend = "postgresql" if backend == "postgres" else backend
+    if not sep or not scheme:
+        shown = url.rpartition("@")[2]
+        raise ValueError(f"setting database_url: {shown!r} is not a URL; write {_URL_FORMS}")
+    if backend not in _DRIVERS:
+        raise ValueError(
+            f"setting database_url: hookline works with SQLite or PostgreSQL, not {scheme}://; "
+            f"write {_URL_FORMS}"
+        )
+    target = _DRIVERS[backend]
+    if driver and f"{backend}+{driver}" != target:
+        raise ValueError(
+            f"setting database_url: hookline ships the {target.partition('+')[2]} driver, not "
+            f"{driver}; write {_mask_url(f'{backend}://{rest}')}"
+        )
+    if backend == "sqlite":
+        path = rest.partition("?")[0]
+        if not path.startswith("/"):
+            raise ValueError(
+                f"setting database_url: write sqlite:///{path or 'PATH'} "
+                "(three slashes before a relative path, four before an absolute one)"
+            )
+        if path in ("/", "/:memory:"):
+            raise ValueError(
+                "setting database_url: an in-memory SQLite database would vanish at exit; "
+                "write sqlite:///PATH"
+            )
+    return f"{target}://{rest}"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite database URL (as `database_url` returns it); None for others."""
+    prefix = f"{_DRIVERS['sqlite']}:///"
+    return url[len(prefix) :].partition("?")[0] if url.startswith(prefix) else None
 
 
 def _handler_settings(name: str, table: Any, file_name: str) -> HandlerSettings:
@@ -374,17 +440,19 @@ def _coerce(name: str, kind: type[Any], raw: Any) -> Any:
 
 
 def _check(settings: Settings) -> None:
-    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ValueError(
-            "setting database_url: use sqlite+aiosqlite:///PATH or "
-            "postgresql+asyncpg://USER@HOST:PORT/DB"
-        )
     if settings.limits.max_body_bytes < 1024:
         raise ValueError("setting limits.max_body_bytes: must be at least 1024")
     if settings.limits.max_tags < 0:
         raise ValueError("setting limits.max_tags: must not be negative")
     if not 0 < settings.server.port < 65536:
-        raise ValueError("setting server.port: must be between 1 and 65535")
+        raise ValueError(
+            f"setting server.port: {settings.server.port} is not a port; "
+            "choose one between 1 and 65535"
+        )
+    if not 0 < settings.server.header_timeout_s <= 3600:
+        raise ValueError("setting server.header_timeout_s: must be > 0 and at most 3600 seconds")
+    if not 0 < settings.server.body_timeout_s <= 86400:
+        raise ValueError("setting server.body_timeout_s: must be > 0 and at most 86400 seconds")
     if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
         raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
     _check_callbacks(settings.callbacks)

@@ -13,6 +13,8 @@
      │    └── IllegalTransition
      ├── RateLimited             a rate limit is used up (429, Retry-After)
      └── Unavailable             the store cannot be reached (503)
+          └── Misconfigured      nor will it be without a change: no such database or role,
+                                 a wrong password, a file that cannot be opened
 
 Domain code raises these; foreign errors (SQLAlchemy, aiohttp) are translated
 where they happen, and `ingress` maps this tree to HTTP answers in one table.
@@ -89,3 +91,12 @@ class RateLimited(HooklineError):
 
 class Unavailable(HooklineError):
     """The database is unavailable; retry shortly."""
+
+    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or "unknown"
+        """Why, in words for the operator's log and the CLI; never shown to API clients."""
+
+
+class Misconfigured(Unavailable):
+    """The database is unavailable."""

@@ -1,18 +1,30 @@
-"""The uvicorn server, owning sockets and signals; hookline decides how to exit."""
+"""The uvicorn server, owning sockets and signals; hookline decides how to exit.
+
+uvicorn has no timeout on receiving a request: `timeout_keep_alive` covers only the
+idle time between requests and every byte received re-arms it, so a client that
+trickles its headers or body holds a connection for ever (uvicorn issue #157), and
+ASGI middleware runs too late to help. `with_deadlines` wraps whichever HTTP protocol
+class uvicorn picked (httptools or h11) with a deadline per request.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
+import orjson
 import uvicorn
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, except that SIGTERM/SIGINT end `serve()` without re-raising.
+    """uvicorn's server, except that SIGTERM/SIGINT end `serve()` without re-raising,
+    and that a request must arrive within `header_timeout_s` (line and headers) and
+    `body_timeout_s` (body).
 
     uvicorn re-raises a captured signal after shutdown, which kills the process
     before its owner can close the store; here the owner finishes cleanly.
@@ -20,6 +32,18 @@ class Server(uvicorn.Server):
     """
 
     on_exit: Callable[[], None] | None = None
+
+    def __init__(
+        self, config: uvicorn.Config, *, header_timeout_s: float, body_timeout_s: float
+    ) -> None:
+        super().__init__(config)
+        if not config.loaded:
+            config.load()
+        config.http_protocol_class = with_deadlines(
+            config.http_protocol_class,
+            header_timeout_s=header_timeout_s,
+            body_timeout_s=body_timeout_s,
+        )
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -38,3 +62,102 @@ class Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _timeout_answer(what: str, setting: str, timeout_s: float) -> bytes:
+    body = orjson.dumps(
+        {
+            "status_code": 408,
+            "error": f"the request {what} did not arrive within {timeout_s:g} s "
+            f"(server.{setting}); send the request at once",
+        }
+    )
+    return (
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+def with_deadlines(
+    base: type[asyncio.Protocol], *, header_timeout_s: float, body_timeout_s: float
+) -> type[asyncio.Protocol]:
+    """`base` (uvicorn's httptools or h11 protocol), with a deadline on receiving each request.
+
+    The header deadline is armed when the connection is made and when the first
+    bytes of a further request arrive; the body deadline once a request's headers are
+    complete and a body is still to come; both are disarmed once the request is
+    complete. Both protocols keep the request being received as `self.cycle`
+    (a new object per request, `more_body` false once the body is complete), which is
+    all this relies on. On expiry the connection is closed, after a 408 in Scale's
+    error shape unless an answer has already begun.
+    """
+    header_answer = _timeout_answer("line and headers", "header_timeout_s", header_timeout_s)
+    body_answer = _timeout_answer("body", "body_timeout_s", body_timeout_s)
+
+    class DeadlineProtocol(base):  # type: ignore[valid-type,misc]
+        _deadline: asyncio.TimerHandle | None = None
+        _deadline_for: str | None = None  # "headers" or "body"
+        _received: Any = None  # the newest request fully received
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._arm("headers")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._follow(more_bytes=True)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._follow(more_bytes=False)  # pipelined requests may start here
+
+        def _follow(self, *, more_bytes: bool) -> None:
+            if self.transport.is_closing() or self.transport.get_protocol() is not self:
+                self._disarm()  # closed, or upgraded to another protocol
+                return
+            cycle = self.cycle
+            if cycle is None:
+                self._arm("headers")  # the first request is still incomplete
+            elif cycle.more_body:
+                self._arm("body")
+            elif cycle is not self._received:
+                self._received = cycle
+                self._disarm()
+            elif more_bytes:
+                self._arm("headers")  # bytes of the next request
+
+        def _arm(self, phase: str) -> None:
+            if self._deadline_for == phase:
+                return  # the deadline runs from the phase's start, not from each byte
+            self._disarm()
+            delay = header_timeout_s if phase == "headers" else body_timeout_s
+            self._deadline = self.loop.call_later(delay, self._expired)
+            self._deadline_for = phase
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self._deadline_for = None
+
+        def _expired(self) -> None:
+            phase, self._deadline, self._deadline_for = self._deadline_for, None, None
+            if self.transport.is_closing():
+                return
+            cycle = self.cycle
+            if phase == "headers":
+                if cycle is not None and not cycle.response_complete:
+                    # Bytes of a pipelined request arrived while this one is still
+                    # being answered: give the next one another header_timeout_s.
+                    self._arm("headers")
+                    return
+                self.transport.write(header_answer)
+            elif cycle is not None and not cycle.response_started:
+                self.transport.write(body_answer)
+            self.transport.close()
+
+    DeadlineProtocol.__name__ = DeadlineProtocol.__qualname__ = f"Deadline{base.__name__}"
+    return DeadlineProtocol

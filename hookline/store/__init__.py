@@ -60,12 +60,12 @@ class Store:
         )
 
     async def schema_state(self) -> SchemaState:
-        async with translated_errors():
+        async with translated_errors(self.db.engines.write.url):
             return await schema_state(self.db.engines.write)
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""
-        async with translated_errors():
+        async with translated_errors(self.db.engines.write.url):
             await migrate(self.db.engines.write)
 
     async def ping(self) -> None:

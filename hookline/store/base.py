@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.errors import Unavailable
+from hookline.errors import Misconfigured, Unavailable
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, Engines, notify
 from hookline.store.signals import Signals
 
@@ -58,7 +59,7 @@ class Database:
         earlier would look for rows it cannot see yet.
         """
         hooks: dict[Callable[[], None], None] = {}
-        async with translated_errors(), self.engines.write.begin() as conn:
+        async with translated_errors(self.engines.write.url), self.engines.write.begin() as conn:
             conn.info[_AFTER_COMMIT] = hooks
             try:
                 yield conn
@@ -70,7 +71,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """One read-only transaction (consistent snapshot on both backends)."""
-        async with translated_errors(), self.engines.read.begin() as conn:
+        async with translated_errors(self.engines.read.url), self.engines.read.begin() as conn:
             yield conn
 
 
@@ -84,17 +85,24 @@ def after_commit(conn: AsyncConnection, hook: Callable[[], None]) -> None:
 
 
 @asynccontextmanager
-async def translated_errors() -> AsyncIterator[None]:
+async def translated_errors(url: sa.URL | None = None) -> AsyncIterator[None]:
+    """Turn the driver's "not now" into `Unavailable` and its "never, as configured" into
+    `Misconfigured`, each with a reason naming `url`'s database; other errors stay."""
     try:
         yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, OSError) as exc:
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError, OSError) as exc:
+        refused = misconfiguration(exc, url)
+        if refused is not None:
+            raise Misconfigured(reason=refused) from exc
+        if (
+            isinstance(exc, sa.exc.DBAPIError)
+            and not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+            and not (exc.connection_invalidated or server_unavailable(exc))
+        ):
+            raise
         # Connection lost, database locked past the busy timeout, server down,
         # or no pooled connection free within the pool timeout.
-        raise Unavailable() from exc
-    except sa.exc.DBAPIError as exc:
-        if exc.connection_invalidated or server_unavailable(exc):
-            raise Unavailable() from exc
-        raise
+        raise Unavailable(reason=unavailable_reason(exc, url)) from exc
 
 
 # PostgreSQL SQLSTATE classes that mean "not now" rather than "wrong": connection
@@ -107,3 +115,63 @@ def server_unavailable(exc: sa.exc.DBAPIError) -> bool:
     """The server refused for the moment (e.g. "the database system is shutting down")."""
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return isinstance(code, str) and code.startswith(_UNAVAILABLE_SQLSTATES)
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    return exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _server(url: sa.URL | None) -> str:
+    if url is None or not url.host:
+        return "the server"
+    return f"{url.host}:{url.port or 5432}"
+
+
+# SQLSTATEs that retrying cannot cure: no such database (3D000), authorization
+# refused (28000: no such role, or pg_hba.conf has no entry), wrong password (28P01).
+_SQLITE_REFUSALS = (
+    "unable to open database file",
+    "attempt to write a readonly database",
+    "file is not a database",
+)
+
+
+def misconfiguration(exc: BaseException, url: sa.URL | None) -> str | None:
+    """What to change, if `exc` says the database as configured can never be used."""
+    orig = _driver_error(exc)
+    words = _first_line(orig)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    where = _server(url)
+    flags = f"-h {url.host} -p {url.port or 5432} " if url is not None and url.host else ""
+    if code == "3D000":
+        name = url.database if url is not None and url.database else "NAME"
+        user = f"-U {url.username} " if url is not None and url.username else ""
+        return f"{words} on {where}; create it with `createdb {flags}{user}{name}`"
+    if code == "28000" and "role" in words and url is not None and url.username:
+        return (
+            f"{words} on {where}; create it with `createuser {flags}--login {url.username}` "
+            "(as a superuser), or fix the user in database_url"
+        )
+    if code in ("28000", "28P01"):
+        return f"{words} ({where}); fix the user or password in database_url"
+    if isinstance(exc, sa.exc.DBAPIError) and words.startswith(_SQLITE_REFUSALS):
+        path = url.database if url is not None and url.database else "the database file"
+        return f"cannot use the SQLite database {os.path.abspath(path)}: {words}"
+    return None
+
+
+def unavailable_reason(exc: BaseException, url: sa.URL | None) -> str:
+    """Why the database cannot be used for now, in a few words."""
+    orig = _driver_error(exc)
+    if isinstance(orig, ConnectionRefusedError):
+        return f"connection refused by {_server(url)}"
+    if isinstance(orig, socket.gaierror):
+        host = url.host if url is not None and url.host else "the host"
+        return f"cannot resolve {host}: {_first_line(orig)}"
+    if isinstance(orig, TimeoutError | sa.exc.TimeoutError):
+        return f"timed out ({_first_line(orig) if str(orig) else _server(url)})"
+    return f"{type(orig).__name__}: {_first_line(orig)}"

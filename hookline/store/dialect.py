@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hookline.config import DatabaseSettings
+from hookline.config import DatabaseSettings, database_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ _JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 def create_engines(url: str, settings: DatabaseSettings) -> Engines:
     """Engines for a database URL, configured for its backend."""
+    url = database_url(url)
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         write = _sqlite_engine(url, settings, immediate=True)

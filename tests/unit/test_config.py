@@ -16,6 +16,7 @@ from hookline.config import (
     env_name,
     load_settings,
     masked,
+    sqlite_path,
 )
 
 PG_URL = "postgresql+asyncpg://hook:s3cret@db.example:5432/hookline"
@@ -159,18 +160,59 @@ def test_malformed_toml_raises_naming_the_file() -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "expected"),
     [
-        pytest.param("mysql://u@h/db", id="mysql"),
-        pytest.param("sqlite:///plain.db", id="sqlite-without-driver"),
-        pytest.param("postgresql://u@h/db", id="postgresql-without-driver"),
-        pytest.param("hookline.db", id="bare-path"),
+        pytest.param("sqlite:///plain.db", "sqlite+aiosqlite:///plain.db", id="sqlite-plain"),
+        pytest.param("sqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db", id="sqlite-absolute"),
+        pytest.param("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db", id="sqlite-driver"),
+        pytest.param("postgresql://u@h/db", "postgresql+asyncpg://u@h/db", id="postgresql-plain"),
+        pytest.param("postgres://u:p@h:5433/db", "postgresql+asyncpg://u:p@h:5433/db", id="libpq"),
+        pytest.param("POSTGRESQL://u@h/db", "postgresql+asyncpg://u@h/db", id="upper-case"),
+        pytest.param(PG_URL, PG_URL, id="postgresql-driver"),
     ],
 )
-def test_database_url_with_unsupported_scheme_is_rejected(url: str) -> None:
-    """Only the aiosqlite and asyncpg URL schemes are accepted."""
-    with pytest.raises(ValueError, match="setting database_url"):
+def test_database_url_gets_the_shipped_driver(url: str, expected: str) -> None:
+    """Plain sqlite:/// and postgresql:// URLs connect through aiosqlite and asyncpg."""
+    assert load_settings(environ={"HOOKLINE_DATABASE_URL": url}).database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        pytest.param("mysql://u@h/db", "not mysql://", id="mysql"),
+        pytest.param("hookline.db", "'hookline.db' is not a URL", id="bare-path"),
+        pytest.param("u:secret@h/db", "'h/db' is not a URL", id="no-scheme-password-hidden"),
+        pytest.param(
+            "postgresql+psycopg://u:secret@h/db",
+            "not psycopg; write postgresql://u:***@h/db",
+            id="other-postgresql-driver",
+        ),
+        pytest.param("sqlite+pysqlite:///x.db", "write sqlite:///x.db", id="other-sqlite-driver"),
+        pytest.param("sqlite://x.db", "write sqlite:///x.db (three slashes", id="two-slashes"),
+        pytest.param("sqlite:///:memory:", "in-memory", id="memory"),
+        pytest.param("sqlite://", "write sqlite:///PATH", id="empty-sqlite"),
+    ],
+)
+def test_database_url_mistakes_are_one_clear_line(url: str, says: str) -> None:
+    """A URL hookline cannot use is a ValueError naming the setting and what to write."""
+    with pytest.raises(ValueError, match="setting database_url") as raised:
         load_settings(environ={"HOOKLINE_DATABASE_URL": url})
+    assert says in str(raised.value)
+    assert "secret" not in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        pytest.param("sqlite+aiosqlite:///x.db", "x.db", id="relative"),
+        pytest.param("sqlite+aiosqlite:////var/x.db?timeout=5", "/var/x.db", id="absolute-query"),
+        pytest.param("postgresql+asyncpg://u@h/db", None, id="postgresql"),
+    ],
+)
+def test_sqlite_path_is_the_file_of_a_sqlite_url(url: str, path: str | None) -> None:
+    """sqlite_path gives the database file of a SQLite URL and None for PostgreSQL."""
+    assert sqlite_path(url) == path
 
 
 @pytest.mark.parametrize(
@@ -183,6 +225,12 @@ def test_database_url_with_unsupported_scheme_is_rejected(url: str) -> None:
             {"HOOKLINE_LIMITS_MAX_BODY_BYTES": "1023"}, "limits.max_body_bytes", id="body-small"
         ),
         pytest.param({"HOOKLINE_DATABASE_POOL_SIZE": "0"}, "database.pool_size", id="pool-zero"),
+        pytest.param(
+            {"HOOKLINE_SERVER_HEADER_TIMEOUT_S": "0"}, "server.header_timeout_s", id="header-zero"
+        ),
+        pytest.param(
+            {"HOOKLINE_SERVER_BODY_TIMEOUT_S": "-1"}, "server.body_timeout_s", id="body-negative"
+        ),
     ],
 )
 def test_out_of_range_values_raise_naming_the_setting(environ: dict[str, str], named: str) -> None:
@@ -293,7 +341,13 @@ def test_masked_hides_the_password_in_a_postgres_url() -> None:
 
     assert out["database_url"] == "postgresql+asyncpg://hook:***@db.example:5432/hookline"
     assert "s3cret" not in json.dumps(out)
-    assert out["server"] == {"host": "127.0.0.1", "port": 8000, "reuse_port": False}
+    assert out["server"] == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "reuse_port": False,
+        "header_timeout_s": 10.0,
+        "body_timeout_s": 30.0,
+    }
 
 
 @pytest.mark.parametrize(

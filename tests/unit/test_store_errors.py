@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import sqlalchemy as sa
 
-from hookline.errors import Unavailable
+from hookline.errors import Misconfigured, Unavailable
 from hookline.store.base import translated_errors
 
 
 class DriverError(Exception):
     """What SQLAlchemy's asyncpg adapter raises: the server's SQLSTATE as `sqlstate`."""
 
-    def __init__(self, sqlstate: str | None) -> None:
-        super().__init__(f"SQLSTATE {sqlstate}")
+    def __init__(self, sqlstate: str | None, message: str | None = None) -> None:
+        super().__init__(message or f"SQLSTATE {sqlstate}")
         self.sqlstate = sqlstate
 
 
@@ -49,3 +51,92 @@ async def test_other_database_errors_stay_errors(sqlstate: str | None) -> None:
     with pytest.raises(sa.exc.DBAPIError):
         async with translated_errors():
             raise dbapi_error(sqlstate)
+
+
+class SqliteError(Exception):
+    """What sqlite3 raises: only a message."""
+
+
+PG = sa.make_url("postgresql+asyncpg://app@db.internal:5433/orders")
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        pytest.param(
+            sa.exc.DBAPIError("", None, DriverError("3D000")),
+            "on db.internal:5433; create it with `createdb -h db.internal -p 5433 -U app orders`",
+            id="no-such-database",
+        ),
+        pytest.param(
+            sa.exc.DBAPIError("", None, DriverError("28000", 'role "app" does not exist')),
+            "create it with `createuser -h db.internal -p 5433 --login app`",
+            id="no-such-role",
+        ),
+        pytest.param(
+            sa.exc.DBAPIError("", None, DriverError("28000")),
+            "(db.internal:5433); fix the user or password in database_url",
+            id="pg-hba-refused",
+        ),
+        pytest.param(
+            sa.exc.DBAPIError("", None, DriverError("28P01")),
+            "fix the user or password in database_url",
+            id="wrong-password",
+        ),
+    ],
+)
+async def test_refusals_that_retrying_cannot_cure_are_misconfigured(
+    error: sa.exc.DBAPIError, says: str
+) -> None:
+    """A missing database or role, or refused credentials, raise Misconfigured naming the fix."""
+    with pytest.raises(Misconfigured) as raised:
+        async with translated_errors(PG):
+            raise error
+    assert says in raised.value.reason
+    assert raised.value.message == "The database is unavailable."
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param("unable to open database file", id="cannot-open"),
+        pytest.param("attempt to write a readonly database", id="read-only"),
+        pytest.param("file is not a database", id="not-sqlite"),
+    ],
+)
+async def test_sqlite_files_that_cannot_be_used_are_misconfigured(words: str) -> None:
+    """A SQLite file that cannot be opened or written raises Misconfigured naming its path."""
+    url = sa.make_url("sqlite+aiosqlite:////srv/hookline/h.db")
+    with pytest.raises(Misconfigured) as raised:
+        async with translated_errors(url):
+            raise sa.exc.OperationalError("", None, SqliteError(words))
+    assert raised.value.reason == f"cannot use the SQLite database /srv/hookline/h.db: {words}"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        pytest.param(
+            ConnectionRefusedError(111, "Connect call failed"),
+            "connection refused by db.internal:5433",
+            id="refused",
+        ),
+        pytest.param(
+            socket.gaierror(-2, "Name or service not known"),
+            "cannot resolve db.internal: [Errno -2] Name or service not known",
+            id="unresolvable",
+        ),
+        pytest.param(
+            sa.exc.OperationalError("", None, SqliteError("database is locked")),
+            "SqliteError: database is locked",
+            id="locked",
+        ),
+    ],
+)
+async def test_unavailable_says_why(error: Exception, reason: str) -> None:
+    """A database that may come back raises Unavailable (not Misconfigured) with a reason."""
+    with pytest.raises(Unavailable) as raised:
+        async with translated_errors(PG):
+            raise error
+    assert not isinstance(raised.value, Misconfigured)
+    assert raised.value.reason == reason
