@@ -186,6 +186,15 @@ def address_refusal(
     return f"{reason}; {advice}"
 
 
+def is_ip_literal(host: str) -> bool:
+    """True if `host` is an IP address (brackets optional), not a name to resolve."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def host_refusal(host: str, allowed: Iterable[Network] = ()) -> str | None:
     """Why a URL's host is refused before any connection, or None (a name is left to the resolver).
 

@@ -87,13 +87,23 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
     if parts.scheme not in ("http", "https") or not hostname:
         raise Invalid(f"Field {key!r} must be an absolute http:// or https:// URL, got {value!r}")
     try:
-        ascii_host = hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
+        ascii_host = url_host(value)
     except UnicodeError as exc:
         raise Invalid(f"Field {key!r} has a host that is not a valid name: {hostname!r}") from exc
     numeric = numeric_host_refusal(ascii_host)
     if numeric is not None:
         raise Invalid(f"Field {key!r} is refused: {numeric}")
     return value
+
+
+def url_host(url: str) -> str:
+    """The host of `url` as a client sends it: lower case, IDNA-encoded, without brackets.
+
+    Raises:
+        ValueError: the URL cannot be parsed (UnicodeError: the host is no valid name).
+    """
+    hostname = urlsplit(url).hostname or ""
+    return hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
 
 
 def check_tags(value: Any, *, max_tags: int, key: str = "tags") -> list[str]:
