@@ -22,8 +22,6 @@ from hookline.serialize import file_json, teammate_json
 from hookline.submission import check_callback_url, required_str, url_host
 
 _CHUNK_BYTES = 1 << 20
-
-
 _RESOLVE_TIMEOUT_S = 5.0
 
 
@@ -38,8 +36,9 @@ def _attachment_url(request: Request, stored: StoredFile) -> str:
 async def _refusal(url: str, allowed: Sequence[Network]) -> str | None:
     """Why `url` may not be handed out as a redirect: the callback guard's rules, or None.
 
-    A name is resolved here; one that does not resolve is left alone (it is
-    never fetched), one with any forbidden address is refused.
+    A name is resolved here; one that does not resolve (or cannot be, e.g. a
+    label over 63 characters) is left alone, as it is never fetched; one with
+    any forbidden address is refused.
     """
     try:
         check_callback_url(url, "file_url")
@@ -52,7 +51,7 @@ async def _refusal(url: str, allowed: Sequence[Network]) -> str | None:
     try:
         async with asyncio.timeout(_RESOLVE_TIMEOUT_S):
             found = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):
         return None
     reasons = (address_refusal(str(info[4][0]), allowed, host=host) for info in found)
     return next((r for r in reasons if r), None)

@@ -124,6 +124,13 @@ async def test_import_refuses_what_the_callback_guard_refuses(
     assert expected in message
 
 
+async def test_import_of_an_unresolvable_name_is_recorded(api: httpx.AsyncClient) -> None:
+    """A name that cannot be resolved (here: a 64-character label) is recorded, not a 500."""
+    url = f"https://{'a' * 64}.example/a.png"
+    answer = ok(await api.post("/v1/files/import", json={"file_url": url}))
+    assert answer["attachment_url"] == url
+
+
 async def test_allowed_network_import_is_redirected_to(
     account: Account, client_factory: ClientFactory, settings: Settings
 ) -> None:
