@@ -3,7 +3,10 @@
 Each attempt is signed afresh (Standard Webhooks, `webhook-id` stable per
 delivery) and bounded by `callbacks.timeout_s`. Destinations are checked on
 the address actually connected: a resolver that drops forbidden addresses,
-plus a check of IP literals, which aiohttp does not resolve. One slow or dead
+plus a check of the URL's host as aiohttp parses it (IP literals, which aiohttp
+does not resolve, and non-canonical numeric hosts, which some aiohttp versions
+connect to unresolved). A refused destination is a `blocked` attempt whose
+detail says why and which setting would allow it. One slow or dead
 receiver cannot starve the others: a per-host cap (hosts at the cap are left
 out of the claim) under a global one, and pooled keep-alive connections.
 """
@@ -11,23 +14,22 @@ out of the claim) under a global one, and pooled keep-alive connections.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 import structlog
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from hookline.aio import Backoff, Pacer, first_of
 from hookline.config import CallbacksSettings
-from hookline.guard import Network, is_forbidden, parse_networks
+from hookline.guard import Network, address_refusal, host_refusal, is_forbidden, parse_networks
 from hookline.models import DueDelivery
 from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
 from hookline.signing import webhook_headers
@@ -38,7 +40,7 @@ log = structlog.get_logger("hookline.callbacks")
 
 
 class BlockedDestination(OSError):
-    """Every address of the destination is forbidden by the guard."""
+    """Every address of the destination is forbidden by the guard; the message says why."""
 
 
 class GuardedResolver(AbstractResolver):
@@ -54,7 +56,10 @@ class GuardedResolver(AbstractResolver):
         found = await self._inner.resolve(host, port, family)
         allowed = [r for r in found if not is_forbidden(r["host"], self._allowed)]
         if not allowed:
-            raise BlockedDestination(f"{host} resolves only to forbidden addresses")
+            reasons = [address_refusal(r["host"], self._allowed, host=host) for r in found]
+            raise BlockedDestination(
+                next((r for r in reasons if r), f"destination {host} resolves to no address")
+            )
         return allowed
 
     async def close(self) -> None:
@@ -72,18 +77,26 @@ def callback_session(settings: CallbacksSettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-def _blocked(exc: BaseException) -> bool:
+def _blocked(exc: BaseException) -> BlockedDestination | None:
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, BlockedDestination):
-            return True
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
+
+
+def _failure(exc: BaseException, timeout_s: float) -> AttemptResult:
+    """An attempt that got no answer: its kind, and what went wrong in words."""
+    blocked = _blocked(exc)
+    if blocked is not None:
+        return AttemptResult(error=AttemptError.BLOCKED, detail=str(blocked))
+    if isinstance(exc, TimeoutError):
+        return AttemptResult(error=AttemptError.TIMEOUT, detail=f"no answer within {timeout_s:g} s")
+    return AttemptResult(error=_error_kind(exc), detail=str(exc) or type(exc).__name__)
 
 
 def _error_kind(exc: BaseException) -> AttemptError:
-    if _blocked(exc):
-        return AttemptError.BLOCKED
     if isinstance(exc, TimeoutError):
         return AttemptError.TIMEOUT
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
@@ -211,6 +224,7 @@ class CallbackSender:
                 error=result.error.value if result.error else None,
                 duration_ms=duration_ms,
                 body=body,
+                detail=result.detail,
                 next=step.next.value,
                 next_attempt_at=step.at,
                 reason=step.reason,
@@ -227,14 +241,20 @@ class CallbackSender:
                 host=delivery.host,
                 status_code=result.status_code,
                 error=outcome.error,
+                detail=result.detail,
                 duration_ms=duration_ms,
                 next=step.next.value,
             )
 
     async def _post(self, delivery: DueDelivery, now: datetime) -> tuple[AttemptResult, str | None]:
-        host = urlsplit(delivery.url).hostname or ""
-        if _literal_forbidden(host, self._allowed):
-            return AttemptResult(error=AttemptError.BLOCKED), None
+        try:
+            # The host as aiohttp will see it (yarl normalizes, e.g. fullwidth digits to ASCII).
+            host = yarl.URL(delivery.url).host or ""
+        except ValueError as exc:
+            return AttemptResult(error=AttemptError.OTHER, detail=f"invalid URL: {exc}"), None
+        refusal = host_refusal(host, self._allowed)
+        if refusal is not None:
+            return AttemptResult(error=AttemptError.BLOCKED, detail=refusal), None
         body = orjson.dumps(delivery.payload)
         headers = {
             "content-type": "application/json",
@@ -258,17 +278,9 @@ class CallbackSender:
                     status = response.status
                     retry_after = parse_retry_after(response.headers.get("retry-after"), now)
         except Exception as exc:  # noqa: BLE001 - every failure is an attempt's result
-            return AttemptResult(error=_error_kind(exc)), None
+            return _failure(exc, timeout_s), None
         text = raw.decode("utf-8", "replace")
         if 300 <= status < 400:
             # Redirects are not followed: a receiver must answer where it was registered.
             return AttemptResult(status_code=status, error=AttemptError.REDIRECT), text
         return AttemptResult(status_code=status, retry_after_s=retry_after), text
-
-
-def _literal_forbidden(host: str, allowed: Sequence[Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False  # a name: the resolver checks what it resolves to
-    return is_forbidden(address, allowed)

@@ -127,11 +127,25 @@ def _server_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+DEV_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
 @main.command(short_help="Run the API, the dispatcher and the callback sender in one process.")
 @common
 @_server_options
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Local development: callbacks may reach loopback (adds 127.0.0.0/8 and ::1/128 "
+    "to callbacks.allow_networks). Never in production.",
+)
 def serve(
-    config: str | None, database_url: str | None, host: str | None, port: int | None, log_level: str
+    config: str | None,
+    database_url: str | None,
+    host: str | None,
+    port: int | None,
+    log_level: str,
+    dev: bool,
 ) -> None:
     """Run everything in one process: the API and the dispatcher (SQLite by default).
 
@@ -140,6 +154,15 @@ def serve(
     configure_logging(log_level)
     server = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(config, database_url, server=server)
+    if dev:
+        allow = tuple(dict.fromkeys((*settings.callbacks.allow_networks, *DEV_NETWORKS)))
+        callbacks = dataclasses.replace(settings.callbacks, allow_networks=allow)
+        settings = dataclasses.replace(settings, callbacks=callbacks)
+        log.warning(
+            "dev_mode_loopback_callbacks_allowed",
+            allow_networks=list(allow),
+            note="--dev lets callbacks reach this machine; never use it in production",
+        )
     _run(_run_roles(settings, api=True, dispatch=True, bootstrap=True))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hookline.db"
 
@@ -31,6 +32,21 @@ class ServerSettings:
     the connection); otherwise it is answered 408 and the connection closed (slowloris)."""
     body_timeout_s: float = 30.0
     """A request's body must arrive within this long once its headers have."""
+    public_url: str = ""
+    """The base URL clients reach the API at (e.g. behind a proxy), for upload attachment
+    URLs; empty: `http://HOST:PORT` of this server. Never taken from a request's Host."""
+
+
+def public_base_url(server: ServerSettings) -> str:
+    """The base of URLs handed out to clients: `server.public_url`, or derived from host/port."""
+    if server.public_url:
+        return server.public_url.rstrip("/")
+    host = server.host
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a bind-all address is no place to link to
+        host = "127.0.0.1" if host != "::" else "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{server.port}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -453,6 +469,7 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting server.header_timeout_s: must be > 0 and at most 3600 seconds")
     if not 0 < settings.server.body_timeout_s <= 86400:
         raise ValueError("setting server.body_timeout_s: must be > 0 and at most 86400 seconds")
+    _check_public_url(settings.server.public_url)
     if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
         raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
     _check_callbacks(settings.callbacks)
@@ -463,6 +480,27 @@ def _check(settings: Settings) -> None:
     if settings.database.pool_size < 1:
         raise ValueError("setting database.pool_size: must be at least 1")
     _check_rate_limits(settings.rate_limits)
+
+
+def _check_public_url(url: str) -> None:
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"setting server.public_url: {url!r} is not a valid URL") from exc
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in url)
+    ):
+        raise ValueError(
+            f"setting server.public_url: {url!r} must be an http(s):// base URL without query "
+            "or fragment, e.g. https://hookline.example.com or https://example.com/hookline"
+        )
 
 
 def _check_callbacks(callbacks: CallbacksSettings) -> None:

@@ -302,6 +302,8 @@ class DeliveryAttempt:
     error: str | None
     duration_ms: float
     body: str | None
+    detail: str | None = None
+    """For an attempt that got no answer: what went wrong (a blocked one: why, and what to set)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

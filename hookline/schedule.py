@@ -35,6 +35,8 @@ class AttemptResult:
     status_code: int | None = None
     error: AttemptError | None = None
     retry_after_s: float | None = None
+    detail: str | None = None
+    """For an attempt that got no answer: what went wrong, in words (a blocked one: why)."""
 
     @property
     def succeeded(self) -> bool:
@@ -69,7 +71,9 @@ def next_step(
     if result.status_code == 410:
         return Step(Next.FAILED, reason="receiver answered 410 Gone")
     if result.error is AttemptError.BLOCKED:
-        return Step(Next.FAILED, reason="destination blocked by callbacks.allow_networks")
+        return Step(
+            Next.FAILED, reason=result.detail or "destination blocked by callbacks.allow_networks"
+        )
     if attempt >= len(schedule_s):
         return Step(Next.FAILED, reason=f"no 2xx after {attempt} attempts")
     delay = _jittered(schedule_s[attempt], rng)

@@ -180,6 +180,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
                 "error": a.error,
                 "duration_ms": a.duration_ms,
                 "body": a.body,
+                "detail": a.detail,
             }
             for a in delivery.attempt_log
         ],

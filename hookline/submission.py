@@ -6,12 +6,14 @@ type's own fields, which come back nested under `params`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from hookline.errors import Invalid
+from hookline.guard import numeric_host_refusal
 from hookline.models import JSON, NewTask, Project
 
 TASK_FIELDS = frozenset(
@@ -61,9 +63,22 @@ def type_name(value: Any) -> str:
 
 
 def check_callback_url(value: str | None, key: str = "callback_url") -> str | None:
-    """Only absolute http(s) URLs with a host are accepted."""
+    """Only absolute http(s) URLs with a host, without whitespace or control characters.
+
+    The URL is stored as given, so it must be the one sent: URL parsers drop
+    tabs and newlines silently. A host that is a number other than a dotted
+    quad (`2130706433`, `127.1`) is refused, as the callback guard refuses it.
+    """
     if value is None or value == "":
         return None
+    if len(value) > 2048:
+        raise Invalid(f"Field {key!r} is longer than 2048 characters")
+    bad = next((c for c in value if c.isspace() or unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise Invalid(
+            f"Field {key!r} must not contain whitespace or control characters "
+            f"(found {bad!r}); percent-encode them, e.g. a space as %20"
+        )
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
@@ -71,9 +86,24 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
         raise Invalid(f"Field {key!r} is not a valid URL: {value!r}") from exc
     if parts.scheme not in ("http", "https") or not hostname:
         raise Invalid(f"Field {key!r} must be an absolute http:// or https:// URL, got {value!r}")
-    if len(value) > 2048:
-        raise Invalid(f"Field {key!r} is longer than 2048 characters")
+    try:
+        ascii_host = url_host(value)
+    except UnicodeError as exc:
+        raise Invalid(f"Field {key!r} has a host that is not a valid name: {hostname!r}") from exc
+    numeric = numeric_host_refusal(ascii_host)
+    if numeric is not None:
+        raise Invalid(f"Field {key!r} is refused: {numeric}")
     return value
+
+
+def url_host(url: str) -> str:
+    """The host of `url` as a client sends it: lower case, IDNA-encoded, without brackets.
+
+    Raises:
+        ValueError: the URL cannot be parsed (UnicodeError: the host is no valid name).
+    """
+    hostname = urlsplit(url).hostname or ""
+    return hostname if hostname.isascii() else hostname.encode("idna").decode("ascii")
 
 
 def check_tags(value: Any, *, max_tags: int, key: str = "tags") -> list[str]:

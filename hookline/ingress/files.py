@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +12,50 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from hookline.config import public_base_url
 from hookline.content_types import SNIFF_BYTES, guess_content_type
-from hookline.errors import Invalid, NotFound
+from hookline.errors import Forbidden, Invalid, NotFound
+from hookline.guard import Network, address_refusal, host_refusal, is_ip_literal, parse_networks
 from hookline.ingress.http import path_param, read_object
 from hookline.ingress.services import services
 from hookline.models import Principal, StoredFile
 from hookline.serialize import file_json, teammate_json
-from hookline.submission import check_callback_url, required_str
+from hookline.submission import check_callback_url, required_str, url_host
 
 _CHUNK_BYTES = 1 << 20
+_RESOLVE_TIMEOUT_S = 5.0
 
 
 def _attachment_url(request: Request, stored: StoredFile) -> str:
     if stored.storage_path is None and stored.source_url is not None:
         return stored.source_url
-    return str(request.url_for("get_file", file_id=stored.id))
+    # From the configured public URL, never from the request's Host header.
+    base = public_base_url(services(request).settings.server)
+    return base + str(request.app.url_path_for("get_file", file_id=stored.id))
+
+
+async def _refusal(url: str, allowed: Sequence[Network]) -> str | None:
+    """Why `url` may not be handed out as a redirect: the callback guard's rules, or None.
+
+    A name is resolved here; one that does not resolve (or cannot be, e.g. a
+    label over 63 characters) is left alone, as it is never fetched; one with
+    any forbidden address is refused.
+    """
+    try:
+        check_callback_url(url, "file_url")
+        host = url_host(url)
+    except (Invalid, ValueError) as exc:
+        return str(exc)
+    refusal = host_refusal(host, allowed)
+    if refusal is not None or is_ip_literal(host):
+        return refusal
+    try:
+        async with asyncio.timeout(_RESOLVE_TIMEOUT_S):
+            found = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, TimeoutError, UnicodeError):
+        return None
+    reasons = (address_refusal(str(info[4][0]), allowed, host=host) for info in found)
+    return next((r for r in reasons if r), None)
 
 
 async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
@@ -74,16 +104,27 @@ async def _save(upload: UploadFile, target: Path) -> tuple[str, int]:
 async def import_file(request: Request, who: Principal) -> dict[str, Any]:
     """Record a remote file by URL; it is not fetched, so tasks point at the source."""
     body = await read_object(request)
-    url = check_callback_url(required_str(body, "file_url", max_length=2048), "file_url")
-    stored = await services(request).store.catalog.add_file(who, source_url=url)
+    svc = services(request)
+    raw = required_str(body, "file_url", max_length=2048)
+    url = check_callback_url(raw, "file_url") or raw
+    refusal = await _refusal(url, parse_networks(svc.settings.callbacks.allow_networks))
+    if refusal is not None:
+        raise Invalid(f"Field 'file_url' is refused: {refusal}")
+    stored = await svc.store.catalog.add_file(who, source_url=url)
     return file_json(stored, _attachment_url(request, stored))
 
 
 async def get_file(request: Request, who: Principal) -> Response:
-    stored = await services(request).store.catalog.get_file(who, path_param(request, "file_id"))
+    svc = services(request)
+    stored = await svc.store.catalog.get_file(who, path_param(request, "file_id"))
     if stored.storage_path is None:
         if stored.source_url is None:
             raise NotFound(f"File {stored.id} has no content")
+        # Checked again: imports stored before the guard, or a name that now resolves inside.
+        allowed = parse_networks(svc.settings.callbacks.allow_networks)
+        refusal = await _refusal(stored.source_url, allowed)
+        if refusal is not None:
+            raise Forbidden(f"File {stored.id} is not redirected to its imported URL: {refusal}")
         return RedirectResponse(stored.source_url, status_code=307)
     path = Path(stored.storage_path)
     if not await asyncio.to_thread(path.is_file):

@@ -196,6 +196,17 @@ class AttemptOutcome:
     """succeeded, retry or failed."""
     next_attempt_at: datetime | None
     reason: str | None = None
+    detail: str | None = None
+    """For an attempt without an answer: what went wrong (kept in the attempt's body column)."""
+
+
+def _attempt_text(outcome: AttemptOutcome) -> str | None:
+    """What the attempt's body column keeps: the answer's body, or, with no answer, the detail.
+
+    No attempt has both, so one column holds either (read back by `status_code`).
+    """
+    text = outcome.body if outcome.status_code is not None else outcome.detail
+    return text[:MAX_BODY_CHARS] if text else text
 
 
 def _delivery(row: sa.RowMapping, attempts: Sequence[DeliveryAttempt] = ()) -> Delivery:
@@ -324,7 +335,7 @@ class DeliveryStore:
                 "status_code": o.status_code,
                 "error": o.error,
                 "duration_ms": o.duration_ms,
-                "body": o.body[:MAX_BODY_CHARS] if o.body else o.body,
+                "body": _attempt_text(o),
             }
             for _, o in items
         ]
@@ -449,7 +460,9 @@ class DeliveryStore:
                     status_code=a["status_code"],
                     error=a["error"],
                     duration_ms=a["duration_ms"],
-                    body=a["body"],
+                    # An attempt without an answer (no status code) keeps its detail in `body`.
+                    body=a["body"] if a["status_code"] is not None else None,
+                    detail=a["body"] if a["status_code"] is None else None,
                 )
             )
         return [_delivery(r, by_delivery.get(r["id"], ())) for r in rows]

@@ -56,6 +56,21 @@ def json_bytes(value: Any) -> bytes:
             json_bytes({"callback_url": "http://[::1/cb"}), "callback_url", id="callback-malformed"
         ),
         pytest.param(json_bytes({"callback_url": "https:///cb"}), "callback_url", id="no-host"),
+        pytest.param(
+            json_bytes({"callback_url": "https://hooks.example/cb\r\nX: 1"}),
+            "'callback_url' must not contain whitespace",
+            id="callback-crlf",
+        ),
+        pytest.param(
+            json_bytes({"callback_url": "http://hooks.example/a b"}),
+            "'callback_url' must not contain whitespace",
+            id="callback-space",
+        ),
+        pytest.param(
+            json_bytes({"callback_url": "http://2130706433:8080/cb"}),
+            "non-canonical numeric form of 127.0.0.1",
+            id="callback-decimal-host",
+        ),
         pytest.param(json_bytes({"project": "nope"}), "nope", id="unknown-project"),
         pytest.param(json_bytes({"batch": "nope"}), "nope", id="unknown-batch"),
     ],

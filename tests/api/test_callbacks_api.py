@@ -25,6 +25,8 @@ import pytest
 import standardwebhooks
 import svix.webhooks
 from aiohttp import web
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings, Settings
@@ -388,7 +390,8 @@ async def test_sender_delivers_a_signed_callback(
 
     assert ok(await api.get(f"/v1/task/{task_id}"))["callback_completed"] is True
     [attempt] = delivery["attempts"]
-    assert set(attempt) == {"at", "status_code", "error", "duration_ms", "body"}
+    assert set(attempt) == {"at", "status_code", "error", "duration_ms", "body", "detail"}
+    assert attempt["detail"] is None
     assert attempt["status_code"] == 200
     assert attempt["error"] is None
     assert attempt["body"] == "answered 200"
@@ -522,15 +525,29 @@ async def test_finished_batch_is_called_back_once(
 async def test_default_guard_blocks_loopback(
     api: httpx.AsyncClient, store: Store, settings: Settings, receiver: Receiver
 ) -> None:
-    """With no allowed networks a loopback callback is never sent and fails as blocked."""
+    """With no allowed networks a loopback callback is never sent; attempt, trail and log say why."""
     assert settings.callbacks.allow_networks == ()
     guarded = dataclasses.replace(settings.callbacks, timeout_s=2, poll_s=0.05)
     task = await finished(api, callback_url=receiver.url)
-    async with sending(store, guarded):
-        [delivery] = await settled(api, task["task_id"], "failed")
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        async with sending(store, guarded):
+            [delivery] = await settled(api, task["task_id"], "failed")
+    why = (
+        "destination 127.0.0.1 is a loopback address; allow it with "
+        "HOOKLINE_CALLBACKS_ALLOW_NETWORKS=127.0.0.0/8 (development only)"
+    )
     [attempt] = delivery["attempts"]
-    assert attempt["error"] == "blocked"
+    assert (attempt["error"], attempt["detail"], attempt["body"]) == ("blocked", why, None)
     assert attempt["status_code"] is None
     assert receiver.requests == []
     assert ok(await api.get(f"/v1/task/{task['task_id']}"))["callback_completed"] is False
-    assert "callback_failed" in await actions(api, task["task_id"])
+    trail = ok(await api.get(f"/v1/task/{task['task_id']}/events"))["docs"]
+    assert [e["reason"] for e in trail if e["action"] == "callback_failed"] == [why]
+    warned = [
+        e
+        for e in logs
+        if e["event"] == "callback_attempt" and e.get("delivery_id") == delivery["id"]
+    ]
+    assert [(e["log_level"], e["error"], e["detail"]) for e in warned] == [
+        ("warning", "blocked", why)
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from starlette.routing import Route
 
 from hookline.config import Settings, load_settings
@@ -110,6 +112,108 @@ async def test_import_rejects_a_bad_file_url(api: httpx.AsyncClient) -> None:
     for body in ({"file_url": "ftp://example.com/a.png"}, {"file_url": "not a url"}, {}):
         message = error_of(await api.post("/v1/files/import", json=body), 400)
         assert "file_url" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "http://169.254.169.254/latest/meta-data/",
+            "destination 169.254.169.254 is a link-local address",
+            id="cloud-metadata",
+        ),
+        pytest.param(
+            "http://127.0.0.1:8080/a.png",
+            "destination 127.0.0.1 is a loopback address; allow it with "
+            "HOOKLINE_CALLBACKS_ALLOW_NETWORKS=127.0.0.0/8",
+            id="loopback",
+        ),
+        pytest.param(
+            "http://[::ffff:10.0.0.1]/a.png", "embeds 10.0.0.1, a private address", id="mapped"
+        ),
+        pytest.param(
+            "http://localhost/a.png", "destination localhost resolves to ", id="loopback-name"
+        ),
+        pytest.param(
+            "http://2852039166/a.png",
+            "non-canonical numeric form of 169.254.169.254",
+            id="decimal-metadata",
+        ),
+        pytest.param("https://example.com/a.png\r\nX: 1", "must not contain whitespace", id="crlf"),
+        pytest.param("https://example.com/a b.png", "must not contain whitespace", id="space"),
+    ],
+)
+async def test_import_refuses_what_the_callback_guard_refuses(
+    api: httpx.AsyncClient, url: str, expected: str
+) -> None:
+    """An import to a forbidden or malformed destination is a 400 saying why."""
+    message = error_of(await api.post("/v1/files/import", json={"file_url": url}), 400)
+    assert message.startswith("Field 'file_url'")
+    assert expected in message
+
+
+async def test_import_of_an_unresolvable_name_is_recorded(api: httpx.AsyncClient) -> None:
+    """A name that cannot be resolved (here: a 64-character label) is recorded, not a 500."""
+    url = f"https://{'a' * 64}.example/a.png"
+    answer = ok(await api.post("/v1/files/import", json={"file_url": url}))
+    assert answer["attachment_url"] == url
+
+
+async def test_allowed_network_import_is_redirected_to(
+    account: Account, client_factory: ClientFactory, settings: Settings
+) -> None:
+    """With loopback in callbacks.allow_networks, a loopback import is accepted and redirected."""
+    allowing = dataclasses.replace(
+        settings, callbacks=dataclasses.replace(settings.callbacks, allow_networks=("127.0.0.0/8",))
+    )
+    client = client_factory(account.live_key, settings_=allowing)
+    url = "http://127.0.0.1:9000/a.png"
+    answer = ok(await client.post("/v1/files/import", json={"file_url": url}))
+    served = await client.get(f"/v1/files/{answer['id']}")
+    assert (served.status_code, served.headers["location"]) == (307, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://169.254.169.254/latest/meta-data/", id="cloud-metadata"),
+        pytest.param("http://2130706433/", id="decimal-loopback"),
+        pytest.param("http://localhost:8080/", id="loopback-name"),
+        pytest.param("http://example.com/a\nb", id="newline"),
+    ],
+)
+async def test_stored_import_to_a_forbidden_address_is_not_redirected_to(
+    api: httpx.AsyncClient, store: Store, account: Account, url: str
+) -> None:
+    """An import stored before the guard answers 403, not a redirect to a forbidden place."""
+    stored = await store.catalog.add_file(account.live, source_url=url)
+    served = await api.get(f"/v1/files/{stored.id}")
+    message = error_of(served, 403)
+    assert "location" not in served.headers
+    assert message.startswith(f"File {stored.id} is not redirected to its imported URL: ")
+
+
+async def test_upload_url_ignores_the_host_header(
+    account: Account, client_factory: ClientFactory, settings: Settings
+) -> None:
+    """attachment_url starts with the configured public URL whatever Host the request names."""
+    public = dataclasses.replace(
+        settings,
+        server=dataclasses.replace(settings.server, public_url="https://files.example/hl/"),
+    )
+    for configured, base in (
+        (settings, "http://127.0.0.1:8000"),
+        (public, "https://files.example/hl"),
+    ):
+        client = client_factory(account.live_key, settings_=configured)
+        answer = ok(
+            await client.post(
+                "/v1/files/upload",
+                files={"file": ("cat.png", PAYLOAD, "image/png")},
+                headers={"host": "evil.example"},
+            )
+        )
+        assert answer["attachment_url"] == f"{base}/v1/files/{answer['id']}"
 
 
 async def test_teams_lists_members_and_roles(

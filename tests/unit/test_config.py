@@ -16,6 +16,7 @@ from hookline.config import (
     env_name,
     load_settings,
     masked,
+    public_base_url,
     sqlite_path,
 )
 
@@ -347,6 +348,7 @@ def test_masked_hides_the_password_in_a_postgres_url() -> None:
         "reuse_port": False,
         "header_timeout_s": 10.0,
         "body_timeout_s": 30.0,
+        "public_url": "",
     }
 
 
@@ -383,3 +385,52 @@ def test_masked_leaves_urls_without_a_password_alone(url: str, expected: str) ->
 def test_env_name(section: str | None, key: str, expected: str) -> None:
     """env_name joins HOOKLINE, the section and the key in upper case."""
     assert env_name(section, key) == expected
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        pytest.param(ServerSettings(), "http://127.0.0.1:8000", id="default"),
+        pytest.param(ServerSettings(host="10.0.0.5", port=9000), "http://10.0.0.5:9000", id="host"),
+        pytest.param(
+            ServerSettings(host="0.0.0.0", port=80),  # noqa: S104 - a setting, not a bind
+            "http://127.0.0.1:80",
+            id="bind-all-v4",
+        ),
+        pytest.param(ServerSettings(host="::", port=80), "http://[::1]:80", id="bind-all-v6"),
+        pytest.param(ServerSettings(host="fd00::5"), "http://[fd00::5]:8000", id="v6-host"),
+        pytest.param(
+            ServerSettings(public_url="https://hl.example/base/"),
+            "https://hl.example/base",
+            id="public-url-trailing-slash",
+        ),
+    ],
+)
+def test_public_base_url_is_configured_or_derived(server: ServerSettings, expected: str) -> None:
+    """The public base URL is server.public_url, else http://HOST:PORT with a usable host."""
+    assert public_base_url(server) == expected
+
+
+def test_public_url_comes_from_the_environment() -> None:
+    """HOOKLINE_SERVER_PUBLIC_URL sets server.public_url."""
+    url = "https://hookline.example.com"
+    settings = load_settings(environ={"HOOKLINE_SERVER_PUBLIC_URL": url})
+    assert settings.server.public_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("hookline.example.com", id="no-scheme"),
+        pytest.param("ftp://hookline.example.com", id="ftp"),
+        pytest.param("https://", id="no-host"),
+        pytest.param("https://hookline.example.com/?x=1", id="query"),
+        pytest.param("https://hookline.example.com/#top", id="fragment"),
+        pytest.param("https://hookline.example.com/a b", id="space"),
+        pytest.param("https://hookline.example.com:99999", id="bad-port"),
+    ],
+)
+def test_bad_public_url_fails_at_start_naming_the_setting(url: str) -> None:
+    """A public_url that is no http(s) base URL is refused with a message naming it."""
+    with pytest.raises(ValueError, match=r"^setting server\.public_url: "):
+        load_settings(environ={"HOOKLINE_SERVER_PUBLIC_URL": url})

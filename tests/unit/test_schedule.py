@@ -103,6 +103,14 @@ def test_blocked_destination_fails_at_once() -> None:
     assert "blocked" in step.reason
 
 
+def test_blocked_destination_reason_is_the_guards() -> None:
+    """A blocked attempt's detail becomes the reason the delivery failed."""
+    detail = "destination 127.0.0.1 is a loopback address"
+    step = step_after(AttemptResult(error=AttemptError.BLOCKED, detail=detail), attempt=1)
+
+    assert (step.next, step.reason) == (Next.FAILED, detail)
+
+
 FAILURES = [
     pytest.param(AttemptResult(status_code=301, error=AttemptError.REDIRECT), id="301-redirect"),
     pytest.param(AttemptResult(status_code=302, error=AttemptError.REDIRECT), id="302-redirect"),

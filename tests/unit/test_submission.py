@@ -118,6 +118,21 @@ def test_task_type_length_is_checked(task_type: str) -> None:
         pytest.param("https:///path", id="empty-host"),
         pytest.param("javascript:alert(1)", id="javascript"),
         pytest.param("https://hooks.example/" + "a" * 2048, id="too-long"),
+        pytest.param("https://hooks.example/c b", id="space"),
+        pytest.param("https://hooks.example/cb\r\nX-Injected: 1", id="crlf"),
+        pytest.param("https://hooks.example/cb\n", id="lf"),
+        pytest.param("https://hooks.\texample/cb", id="tab-in-host"),
+        pytest.param(" https://hooks.example/cb", id="leading-space"),
+        pytest.param("https://hooks.example/\x00", id="nul"),
+        pytest.param("https://hooks.example/\x7f", id="del"),
+        pytest.param("https://hooks.example/\u00a0", id="nbsp"),
+        pytest.param("http://2130706433/cb", id="decimal-host"),
+        pytest.param("http://127.1:8080/cb", id="short-host"),
+        pytest.param("http://0177.0.0.1/cb", id="octal-host"),
+        pytest.param("http://0x7f.1/cb", id="hex-host"),
+        pytest.param("http://0/cb", id="zero-host"),
+        pytest.param("http://127.0.0.1./cb", id="trailing-dot-host"),
+        pytest.param("http://\uff11\uff12\uff17.1/cb", id="fullwidth-short-host"),
     ],
 )
 def test_bad_callback_url_is_invalid(url: str) -> None:
@@ -132,6 +147,10 @@ def test_bad_callback_url_is_invalid(url: str) -> None:
         pytest.param("http://localhost:9000/cb", id="http-port"),
         pytest.param("https://hooks.example/cb?x=1", id="https-query"),
         pytest.param("http://[::1]:8080/cb", id="ipv6"),
+        pytest.param("http://127.0.0.1:8080/cb", id="dotted-quad"),
+        pytest.param("https://hooks.example/a%20b", id="percent-encoded-space"),
+        pytest.param("https://b\u00fccher.example/cb", id="idn-host"),
+        pytest.param("https://1password.example/cb", id="host-starting-with-digit"),
     ],
 )
 def test_good_callback_url_is_kept(url: str) -> None:
@@ -142,6 +161,30 @@ def test_good_callback_url_is_kept(url: str) -> None:
 def test_empty_callback_url_means_none() -> None:
     """An empty callback_url is treated as absent."""
     assert parse(body_factory(callback_url="")).callback_url is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param(
+            "https://hooks.example/cb\r\n",
+            "Field 'callback_url' must not contain whitespace or control characters (found '\\r'); "
+            "percent-encode them, e.g. a space as %20",
+            id="crlf",
+        ),
+        pytest.param(
+            "http://2130706433:8080/cb",
+            "Field 'callback_url' is refused: destination host 2130706433 is a non-canonical "
+            "numeric form of 127.0.0.1; write the address as 127.0.0.1",
+            id="decimal-host",
+        ),
+    ],
+)
+def test_bad_callback_url_message_says_what_to_do(url: str, message: str) -> None:
+    """The refusal names the field, the problem and the fix."""
+    with pytest.raises(Invalid) as caught:
+        parse(body_factory(callback_url=url))
+    assert caught.value.message == message
 
 
 def test_callback_url_must_be_a_string() -> None:
