@@ -183,6 +183,11 @@ def test_database_url_with_unsupported_scheme_is_rejected(url: str) -> None:
             {"HOOKLINE_LIMITS_MAX_BODY_BYTES": "1023"}, "limits.max_body_bytes", id="body-small"
         ),
         pytest.param({"HOOKLINE_DATABASE_POOL_SIZE": "0"}, "database.pool_size", id="pool-zero"),
+        pytest.param(
+            {"HOOKLINE_LIMITS_MAX_METADATA_BYTES": "1"},
+            "limits.max_metadata_bytes",
+            id="metadata-smaller-than-an-empty-object",
+        ),
     ],
 )
 def test_out_of_range_values_raise_naming_the_setting(environ: dict[str, str], named: str) -> None:
@@ -329,3 +334,10 @@ def test_masked_leaves_urls_without_a_password_alone(url: str, expected: str) ->
 def test_env_name(section: str | None, key: str, expected: str) -> None:
     """env_name joins HOOKLINE, the section and the key in upper case."""
     assert env_name(section, key) == expected
+
+
+def test_max_metadata_bytes_defaults_to_64_kib_and_reads_the_environment() -> None:
+    """limits.max_metadata_bytes is 65536 unless HOOKLINE_LIMITS_MAX_METADATA_BYTES says otherwise."""
+    assert load_settings().limits.max_metadata_bytes == 64 * 1024
+    settings = load_settings(environ={"HOOKLINE_LIMITS_MAX_METADATA_BYTES": "100"})
+    assert settings.limits.max_metadata_bytes == 100
