@@ -639,3 +639,12 @@ async def test_metadata_limit_defaults_to_64_kib(api: httpx.AsyncClient) -> None
     await create_task(api, metadata=fits)
     over = {"k": "v" * (64 * 1024 - 7)}
     error_of(await api.post("/v1/task/echo", json={"metadata": over}), 400)
+
+
+async def test_openapi_documents_the_415_of_json_bodies(client_factory: ClientFactory) -> None:
+    """Operations taking a JSON body document the 415; the multipart upload does not."""
+    paths = ok(await client_factory().get("/v1/openapi.json"))["paths"]
+    assert "415" in paths["/v1/task/{key}"]["post"]["responses"]
+    assert "415" in paths["/v1/task/{task_id}/tags"]["put"]["responses"]
+    assert "415" not in paths["/v1/files/upload"]["post"]["responses"]
+    assert "415" not in paths["/v1/tasks"]["get"]["responses"]
