@@ -75,6 +75,8 @@ class RetentionSettings:
 class LimitsSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_tags: int = 5
+    max_metadata_bytes: int = 64 * 1024
+    """Task and batch metadata, measured as JSON (400 above it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -460,6 +462,8 @@ def _check(settings: Settings) -> None:
         raise ValueError("setting limits.max_body_bytes: must be at least 1024")
     if settings.limits.max_tags < 0:
         raise ValueError("setting limits.max_tags: must not be negative")
+    if settings.limits.max_metadata_bytes < 2:
+        raise ValueError("setting limits.max_metadata_bytes: must be at least 2 (the size of {})")
     if not 0 < settings.server.port < 65536:
         raise ValueError(
             f"setting server.port: {settings.server.port} is not a port; "

@@ -3,6 +3,7 @@
     HooklineError
      ├── Invalid                 bad request input (400)
      │    ├── BodyTooLarge       request body over limits.max_body_bytes (413)
+     │    ├── UnsupportedMediaType  a body that is not declared as JSON (415)
      │    └── IllegalOnBodyless  an illegal transition reported where the client cannot read a 409 (400)
      ├── Unauthorized            no key, unknown or revoked key (401)
      ├── Forbidden               the key lacks the scope (403)
@@ -12,9 +13,10 @@
      │    ├── DuplicateName
      │    └── IllegalTransition
      ├── RateLimited             a rate limit is used up (429, Retry-After)
-     └── Unavailable             the store cannot be reached (503)
-          └── Misconfigured      nor will it be without a change: no such database or role,
-                                 a wrong password, a file that cannot be opened
+     ├── Unavailable             the store cannot be reached (503)
+     │    └── Misconfigured      nor will it be without a change: no such database or role,
+     │                           a wrong password, a file that cannot be opened
+     └── StoreFailed             the database refused a statement: a bug (500)
 
 Domain code raises these; foreign errors (SQLAlchemy, aiohttp) are translated
 where they happen, and `ingress` maps this tree to HTTP answers in one table.
@@ -40,6 +42,10 @@ class Invalid(HooklineError):
 
 class BodyTooLarge(Invalid):
     """The request body is too large."""
+
+
+class UnsupportedMediaType(Invalid):
+    """Send the body as JSON with Content-Type: application/json."""
 
 
 class IllegalOnBodyless(Invalid):
@@ -100,3 +106,15 @@ class Unavailable(HooklineError):
 
 class Misconfigured(Unavailable):
     """The database is unavailable."""
+
+
+class StoreFailed(HooklineError):
+    """Internal server error; the incident was logged."""
+
+    detail: str
+    """What failed (error classes and SQLSTATE, never the statement's parameters): safe to log."""
+
+    def __init__(self, detail: str) -> None:
+        # The same words as any other 500 (ingress.http.handle_unexpected).
+        super().__init__("Internal server error; the incident was logged")
+        self.detail = detail

@@ -12,6 +12,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from hookline.errors import Invalid
 from hookline.guard import numeric_host_refusal
 from hookline.models import JSON, NewTask, Project
@@ -21,6 +23,9 @@ TASK_FIELDS = frozenset(
 )
 MAX_UNIQUE_ID_LENGTH = 500
 MAX_NAME_LENGTH = 500
+# `priority` is an `integer` column on PostgreSQL; the same range on SQLite keeps both alike.
+MIN_PRIORITY = -(2**31)
+MAX_PRIORITY = 2**31 - 1
 
 
 def optional_str(body: Mapping[str, Any], key: str, *, max_length: int | None = None) -> str | None:
@@ -117,6 +122,27 @@ def check_tags(value: Any, *, max_tags: int, key: str = "tags") -> list[str]:
     return tags
 
 
+def check_metadata(value: dict[str, JSON], *, max_bytes: int) -> dict[str, JSON]:
+    """`value` unchanged, unless its JSON is longer than `max_bytes` (limits.max_metadata_bytes)."""
+    size = len(orjson.dumps(value))
+    if size > max_bytes:
+        raise Invalid(
+            f"The metadata is {size} bytes as JSON; at most {max_bytes} are allowed "
+            "(setting limits.max_metadata_bytes, HOOKLINE_LIMITS_MAX_METADATA_BYTES)"
+        )
+    return value
+
+
+def check_priority(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("Field 'priority' must be an integer")
+    if not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        raise Invalid(f"Field 'priority' must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
+    return value
+
+
 def check_unique_id(value: Any, key: str = "unique_id") -> str:
     if not isinstance(value, str) or not value:
         raise Invalid(f"Field {key!r} must be a non-empty string")
@@ -125,22 +151,22 @@ def check_unique_id(value: Any, key: str = "unique_id") -> str:
     return value
 
 
-def parse_new_task(task_type: str, body: Any, *, max_tags: int) -> NewTask:
+def parse_new_task(task_type: str, body: Any, *, max_tags: int, max_metadata_bytes: int) -> NewTask:
     """Split a create body into task fields and params, checking every task field."""
     if not isinstance(body, dict):
         raise Invalid(f"The request body must be a JSON object, got {type_name(body)}")
     if not task_type or len(task_type) > 100:
         raise Invalid("The task type in the URL must be 1 to 100 characters")
     unique_id = body.get("unique_id")
-    priority = body.get("priority")
-    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-        raise Invalid("Field 'priority' must be an integer")
+    priority = check_priority(body.get("priority"))
     tags = body.get("tags")
     return NewTask(
         type=task_type,
         instruction=optional_str(body, "instruction"),
         params={k: v for k, v in body.items() if k not in TASK_FIELDS},
-        metadata=optional_object(body, "metadata") or {},
+        metadata=check_metadata(
+            optional_object(body, "metadata") or {}, max_bytes=max_metadata_bytes
+        ),
         tags=None if tags is None else check_tags(tags, max_tags=max_tags),
         unique_id=None if unique_id is None else check_unique_id(unique_id),
         project=optional_str(body, "project", max_length=MAX_NAME_LENGTH),

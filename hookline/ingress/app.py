@@ -23,11 +23,12 @@ from hookline.ingress.http import (
     handle_hookline_error,
     handle_http_exception,
     handle_unexpected,
+    query_of,
     require,
 )
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
-from hookline.ingress.query import TASK_LIST_PARAMS
+from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
 from hookline.ingress.services import Services
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
@@ -112,6 +113,8 @@ def _route(path: str, by_method: dict[str, Api]) -> Route:
         key_limits: ratelimits.KeyLimits = request.app.state.key_limits
         key_limits.check(who, api.scope)
         require(who, api.scope)
+        # Every value from the query string is checked here once; handlers parse their own.
+        reject_unknown(query_of(request), frozenset(api.params))
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
 

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from hookline.errors import Invalid
-from hookline.ingress.http import path_param, read_object
+from hookline.ingress.http import path_param, query_of, read_object
 from hookline.ingress.query import (
     parse_bool,
     parse_limit,
@@ -22,6 +22,7 @@ from hookline.serialize import batch_json, project_json
 from hookline.submission import (
     MAX_NAME_LENGTH,
     check_callback_url,
+    check_metadata,
     optional_object,
     optional_str,
     required_str,
@@ -90,7 +91,10 @@ async def create_batch(request: Request, who: Principal) -> dict[str, Any]:
         name=required_str(body, "name", max_length=MAX_NAME_LENGTH),
         project=required_str(body, "project", max_length=MAX_NAME_LENGTH),
         callback=callback,
-        metadata=optional_object(body, "metadata") or {},
+        metadata=check_metadata(
+            optional_object(body, "metadata") or {},
+            max_bytes=services(request).settings.limits.max_metadata_bytes,
+        ),
         calibration_batch=_flag(body, "calibration_batch"),
         self_label_batch=_flag(body, "self_label_batch"),
     )
@@ -102,7 +106,7 @@ async def get_batch(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def list_batches(request: Request, who: Principal) -> dict[str, Any]:
-    query = {key: request.query_params.getlist(key) for key in request.query_params}
+    query = query_of(request)
     reject_unknown(query, BATCH_LIST_PARAMS)
     status = single(query, "status")
     try:
@@ -146,6 +150,9 @@ async def batch_status(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def set_batch_metadata(request: Request, who: Principal) -> dict[str, Any]:
-    metadata = await read_object(request)
-    batch = await services(request).store.catalog.set_batch_metadata(who, _name(request), metadata)
+    svc = services(request)
+    metadata = check_metadata(
+        await read_object(request), max_bytes=svc.settings.limits.max_metadata_bytes
+    )
+    batch = await svc.store.catalog.set_batch_metadata(who, _name(request), metadata)
     return batch_json(batch)

@@ -17,6 +17,7 @@ from hookline.content_types import SNIFF_BYTES, guess_content_type
 from hookline.errors import Forbidden, Invalid, NotFound
 from hookline.guard import Network, address_refusal, host_refusal, is_ip_literal, parse_networks
 from hookline.ingress.http import path_param, read_object
+from hookline.ingress.query import check_text
 from hookline.ingress.services import services
 from hookline.models import Principal, StoredFile
 from hookline.serialize import file_json, teammate_json
@@ -68,6 +69,7 @@ async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Invalid("Missing the 'file' field in the multipart form")
+        _check_part(upload)
         file_id = svc.store.catalog.new_file_id()
         target = svc.files_dir / file_id
         head = await upload.read(SNIFF_BYTES)
@@ -83,6 +85,19 @@ async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
             storage_path=str(target),
         )
     return file_json(stored, _attachment_url(request, stored))
+
+
+def _check_part(upload: UploadFile) -> None:
+    """The part's filename and content type fit the files table and hold no NUL."""
+    for name, value, max_length in (
+        ("filename", upload.filename, 500),
+        ("content_type", upload.content_type, 200),
+    ):
+        if value is None:
+            continue
+        check_text(name, value, what="The 'file' part's")
+        if len(value) > max_length:
+            raise Invalid(f"The 'file' part's {name!r} is longer than {max_length} characters")
 
 
 async def _save(upload: UploadFile, target: Path) -> tuple[str, int]:

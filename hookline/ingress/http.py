@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hookline import errors
+from hookline.ingress.query import Query, check_query, check_text
 from hookline.models import Principal, Scope
 from hookline.submission import type_name
 
@@ -23,6 +24,7 @@ log = structlog.get_logger("hookline.ingress")
 
 STATUS_BY_ERROR: tuple[tuple[type[errors.HooklineError], int], ...] = (
     (errors.BodyTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
     (errors.Invalid, 400),
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
@@ -63,6 +65,10 @@ async def handle_hookline_error(request: Request, exc: Exception) -> Response:
     if status == 503:
         headers = {"Retry-After": "1"}
         log.warning("store_unavailable", path=request.url.path, error=repr(exc.__cause__))
+    if isinstance(exc, errors.StoreFailed):
+        # Answered here rather than by handle_unexpected, so the connection stays open;
+        # the store dropped the driver's exception, whose text holds the parameters.
+        log.error("request_failed", method=request.method, path=request.url.path, error=exc.detail)
     return error_response(status, exc.message, headers)
 
 
@@ -83,7 +89,25 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 def path_param(request: Request, name: str) -> str:
     """A path parameter, decoded: routes match the raw path so that `%2F` stays in a name."""
-    return unquote(request.path_params[name])
+    return check_text(name, unquote(request.path_params[name]), what="Path parameter")
+
+
+def query_of(request: Request) -> Query:
+    """The query string, each parameter with every value it was given; no NUL anywhere."""
+    params = request.query_params
+    return check_query({key: params.getlist(key) for key in params})
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json` or `application/*+json`, in UTF-8 (the only charset JSON has)."""
+    if not content_type:
+        return False
+    media_type, *params = (part.strip().lower() for part in content_type.split(";"))
+    kind, _, subtype = media_type.partition("/")
+    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        return False
+    charsets = [p.partition("=")[2].strip(' "') for p in params if p.startswith("charset")]
+    return all(c in ("utf-8", "utf8") for c in charsets)
 
 
 async def read_body(request: Request) -> Any:
@@ -91,10 +115,18 @@ async def read_body(request: Request) -> Any:
 
     Raises:
         Invalid: the body is not JSON.
+        UnsupportedMediaType: a body is sent without a JSON Content-Type.
     """
     raw = await request.body()
     if not raw.strip():
         return None
+    content_type = request.headers.get("content-type")
+    if not is_json_media_type(content_type):
+        # The scaleapi client and curl with -H 'content-type: application/json' send it.
+        raise errors.UnsupportedMediaType(
+            "Send the body as JSON with Content-Type: application/json; got "
+            + (repr(content_type[:100]) if content_type else "no Content-Type")
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

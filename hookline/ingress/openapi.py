@@ -80,6 +80,8 @@ def _operation(api: Described) -> dict[str, Any]:
         operation["description"] = f"Needs the `{api.scope.value}` scope."
     if api.body is not None:
         operation["requestBody"] = {"required": True, "content": _BODIES[api.body]}
+    if api.body in ("object", "array"):
+        operation["responses"]["415"] = _error("Body sent without Content-Type: application/json")
     return operation
 
 

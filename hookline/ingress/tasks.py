@@ -10,12 +10,13 @@ from starlette.requests import Request
 
 from hookline.errors import Invalid
 from hookline.handlers.samples import sample_response
-from hookline.ingress.http import path_param, read_body, read_object
+from hookline.ingress.http import path_param, query_of, read_body, read_object
 from hookline.ingress.query import Cursor, parse_bool, parse_task_list, reject_unknown, single
 from hookline.ingress.services import services
 from hookline.models import Environment, Principal, ReviewResult, TaskStatus
 from hookline.serialize import task_json
 from hookline.submission import (
+    check_metadata,
     check_tags,
     check_unique_id,
     optional_str,
@@ -31,7 +32,13 @@ def _json(task: Any, who: Principal) -> dict[str, Any]:
 async def create_task(request: Request, who: Principal) -> dict[str, Any]:
     svc = services(request)
     body = await read_body(request)
-    new = parse_new_task(path_param(request, "key"), body, max_tags=svc.settings.limits.max_tags)
+    limits = svc.settings.limits
+    new = parse_new_task(
+        path_param(request, "key"),
+        body,
+        max_tags=limits.max_tags,
+        max_metadata_bytes=limits.max_metadata_bytes,
+    )
     if new.project is not None or new.batch is not None:
         project, batch = await svc.store.catalog.task_context(
             who, project=new.project, batch=new.batch
@@ -57,7 +64,7 @@ async def get_task(request: Request, who: Principal) -> dict[str, Any]:
     and re-reads the task at least every second (changes made by other
     processes are seen that way).
     """
-    query = {key: request.query_params.getlist(key) for key in request.query_params}
+    query = query_of(request)
     reject_unknown(query, frozenset({"wait_s"}))
     wait_s = _wait_s(single(query, "wait_s"))
     store = services(request).store
@@ -90,7 +97,7 @@ def _wait_s(raw: str | None) -> float:
 
 
 async def list_tasks(request: Request, who: Principal) -> dict[str, Any]:
-    query = {key: request.query_params.getlist(key) for key in request.query_params}
+    query = query_of(request)
     parsed = parse_task_list(query)
     page = await services(request).store.tasks.page(
         who,
@@ -115,7 +122,7 @@ async def list_tasks(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def cancel_task(request: Request, who: Principal) -> dict[str, Any]:
-    raw = request.query_params.get("clear_unique_id")
+    raw = single(query_of(request), "clear_unique_id")
     clear = parse_bool("clear_unique_id", raw) if raw is not None else False
     task = await services(request).store.tasks.cancel(
         who, path_param(request, "task_id"), clear_unique_id=clear
@@ -142,10 +149,11 @@ async def clear_unique_id(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def set_metadata(request: Request, who: Principal) -> dict[str, Any]:
-    metadata = await read_object(request)
-    task = await services(request).store.tasks.set_metadata(
-        who, path_param(request, "task_id"), metadata
+    svc = services(request)
+    metadata = check_metadata(
+        await read_object(request), max_bytes=svc.settings.limits.max_metadata_bytes
     )
+    task = await svc.store.tasks.set_metadata(who, path_param(request, "task_id"), metadata)
     return _json(task, who)
 
 
@@ -169,6 +177,9 @@ async def change_tags(request: Request, who: Principal) -> dict[str, Any]:
     return _json(task, who)
 
 
+MAX_AUDIT_TIME_S = 7 * 24 * 3600
+
+
 async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
     """A customer's `{"accepted": bool}` (Scale's), or a reviewer's `{"result": ...}`.
 
@@ -184,9 +195,14 @@ async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
             raise Invalid("Field 'result' must be one of accepted, fixed, rejected") from exc
         seconds = body.get("audit_time_secs")
         if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_AUDIT_TIME_S
         ):
-            raise Invalid("Field 'audit_time_secs' must be a non-negative number")
+            raise Invalid(
+                f"Field 'audit_time_secs' must be a number of seconds from 0 to {MAX_AUDIT_TIME_S}"
+                " (one week)"
+            )
         if "response" in body and result is not ReviewResult.FIXED:
             raise Invalid("Only a 'fixed' review may carry a corrected 'response'")
         if "response" in body and body["response"] is None:

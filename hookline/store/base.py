@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.errors import Misconfigured, Unavailable
+from hookline.errors import Misconfigured, StoreFailed, Unavailable
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, Engines, notify
 from hookline.store.signals import Signals
 
@@ -59,7 +59,10 @@ class Database:
         earlier would look for rows it cannot see yet.
         """
         hooks: dict[Callable[[], None], None] = {}
-        async with translated_errors(self.engines.write.url), self.engines.write.begin() as conn:
+        async with (
+            translated_errors(self.engines.write.url, hide_failures=True),
+            self.engines.write.begin() as conn,
+        ):
             conn.info[_AFTER_COMMIT] = hooks
             try:
                 yield conn
@@ -71,7 +74,10 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """One read-only transaction (consistent snapshot on both backends)."""
-        async with translated_errors(self.engines.read.url), self.engines.read.begin() as conn:
+        async with (
+            translated_errors(self.engines.read.url, hide_failures=True),
+            self.engines.read.begin() as conn,
+        ):
             yield conn
 
 
@@ -85,9 +91,15 @@ def after_commit(conn: AsyncConnection, hook: Callable[[], None]) -> None:
 
 
 @asynccontextmanager
-async def translated_errors(url: sa.URL | None = None) -> AsyncIterator[None]:
+async def translated_errors(
+    url: sa.URL | None = None, *, hide_failures: bool = False
+) -> AsyncIterator[None]:
     """Turn the driver's "not now" into `Unavailable` and its "never, as configured" into
-    `Misconfigured`, each with a reason naming `url`'s database; other errors stay."""
+    `Misconfigured`, each with a reason naming `url`'s database.
+
+    With `hide_failures`, any other failed statement becomes `StoreFailed`,
+    described by error classes and SQLSTATE only; without, it stays.
+    """
     try:
         yield
     except (sa.exc.DBAPIError, sa.exc.TimeoutError, OSError) as exc:
@@ -99,10 +111,34 @@ async def translated_errors(url: sa.URL | None = None) -> AsyncIterator[None]:
             and not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
             and not (exc.connection_invalidated or server_unavailable(exc))
         ):
-            raise
+            if not hide_failures:
+                raise
+            # Not `from exc`: the driver's message quotes the statement's parameters
+            # ("invalid input for query argument $4: 184467…"), and tracebacks print
+            # chained exceptions. The parameters are tenant data; they are never logged.
+            raise StoreFailed(describe(exc)) from None
         # Connection lost, database locked past the busy timeout, server down,
         # or no pooled connection free within the pool timeout.
         raise Unavailable(reason=unavailable_reason(exc, url)) from exc
+    except sa.exc.StatementError as exc:
+        if not hide_failures:
+            raise
+        raise StoreFailed(describe(exc)) from None
+
+
+def describe(exc: sa.exc.StatementError) -> str:
+    """`DBAPIError: CharacterNotInRepertoireError (SQLSTATE 22021)`: no message, no parameters.
+
+    SQLite's errors give their result code name instead (`SQLITE_CONSTRAINT_FOREIGNKEY`).
+    """
+    orig = exc.orig
+    driver = orig.__cause__ if orig is not None and orig.__cause__ is not None else orig
+    detail = f"{type(exc).__name__}: {type(driver).__name__}"
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str):
+        return f"{detail} (SQLSTATE {sqlstate})"
+    sqlite_code = getattr(orig, "sqlite_errorname", None)
+    return f"{detail} ({sqlite_code})" if isinstance(sqlite_code, str) else detail
 
 
 # PostgreSQL SQLSTATE classes that mean "not now" rather than "wrong": connection

@@ -41,6 +41,8 @@ def _json_dumps(value: Any) -> str:
 # orjson both ways: JSON read back never holds what the HTTP edge cannot write
 # (PostgreSQL turns 1e20 into an integer wider than 64 bits; orjson reads it as a float).
 _JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+# SQLAlchemy's error messages would quote bound parameters (tenant data) otherwise.
+_ENGINE = {**_JSON, "hide_parameters": True}
 
 
 def create_engines(url: str, settings: DatabaseSettings) -> Engines:
@@ -62,7 +64,7 @@ def create_engines(url: str, settings: DatabaseSettings) -> Engines:
         max_overflow=settings.max_overflow,
         pool_pre_ping=settings.pre_ping,
         connect_args=connect_args,
-        **_JSON,
+        **_ENGINE,
     )
     return Engines(write=engine, read=engine, dialect="postgresql", listen=not settings.pgbouncer)
 
@@ -75,7 +77,7 @@ def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> 
         pool_size=1 if immediate else settings.pool_size,
         max_overflow=0 if immediate else settings.max_overflow,
         connect_args={"timeout": settings.busy_timeout_ms / 1000},
-        **_JSON,
+        **_ENGINE,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

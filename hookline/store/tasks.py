@@ -15,6 +15,7 @@ from hookline.errors import (
     IllegalTransition,
     Invalid,
     NotFound,
+    StoreFailed,
 )
 from hookline.ids import new_object_id
 from hookline.lifecycle import Action
@@ -117,7 +118,7 @@ class TaskStore:
                     await tasks_finished(self._db, conn, completed, callbacks=True)
                 if any(r["status"] == TaskStatus.PENDING for r in inserted.values()):
                     await self._db.announce_work(conn)
-        except sa.exc.DBAPIError:
+        except StoreFailed:
             if len(items) == 1:
                 raise
             # Something in one row broke the batch: write each alone, so only it fails.
@@ -161,7 +162,7 @@ class TaskStore:
     async def _insert_alone(self, item: tuple[dict[str, Any], str]) -> Task | BaseException:
         try:
             (outcome,) = await self._insert_batch([item])
-        except sa.exc.DBAPIError as exc:
+        except StoreFailed as exc:
             return exc
         return outcome
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -319,3 +320,346 @@ async def test_nul_character_is_stored_or_refused_never_a_500(
         assert ok(await api.get(f"/v1/task/{task['task_id']}")) == task
         assert task["params"].get("x") == body.get("x")
         assert task["metadata"] == body.get("metadata", {})
+
+
+# Hostile values at the edge (issue 9.2): each is a 400 naming the parameter on both backends.
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        pytest.param("GET", "/v1/task/a%00b", "key", id="task"),
+        pytest.param("POST", "/v1/task/a%00b/cancel", "task_id", id="cancel"),
+        pytest.param("GET", "/v1/task/a%00b/events", "task_id", id="task-events"),
+        pytest.param("GET", "/v1/task/a%00b/callbacks", "task_id", id="task-callbacks"),
+        pytest.param("GET", "/v1/projects/a%00b", "name", id="project"),
+        pytest.param("GET", "/v1/batches/a%00b", "name", id="batch"),
+        pytest.param("GET", "/v1/batches/a%00b/status", "name", id="batch-status"),
+        pytest.param("POST", "/v1/batches/a%00b/finalize", "name", id="batch-finalize"),
+        pytest.param("GET", "/v1/files/a%00b", "file_id", id="file"),
+    ],
+)
+async def test_nul_in_a_path_parameter_answers_400(
+    api: httpx.AsyncClient, method: str, path: str, name: str
+) -> None:
+    """A %00 in any path parameter is a 400 naming it, never a 500."""
+    message = error_of(await api.request(method, path), 400)
+    assert message == f"Path parameter {name!r} must not contain NUL (%00)"
+
+
+async def test_nul_in_a_create_type_answers_400(api: httpx.AsyncClient) -> None:
+    """A %00 in the task type of a create is a 400 and stores nothing."""
+    error_of(await api.post("/v1/task/ec%00ho", json={"x": 1}), 400)
+    assert await total(api) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        pytest.param("/v1/tasks", name, id=f"tasks-{name}")
+        for name in ("type", "project", "batch", "unique_id", "tags", "status", "start_time")
+    ]
+    + [
+        pytest.param("/v1/events", name, id=f"events-{name}")
+        for name in ("task_id", "action", "actor", "project", "since")
+    ]
+    + [
+        pytest.param("/v1/audits", name, id=f"audits-{name}")
+        for name in ("result", "auditor", "project")
+    ]
+    + [pytest.param("/v1/batches", name, id=f"batches-{name}") for name in ("project", "status")],
+)
+async def test_nul_in_a_query_filter_answers_400(
+    api: httpx.AsyncClient, path: str, name: str
+) -> None:
+    """A %00 in any filter of the list endpoints is a 400 naming the filter."""
+    message = error_of(await api.get(f"{path}?{name}=a%00b"), 400)
+    assert message == f"Parameter {name!r} must not contain NUL (%00)"
+
+
+def multipart(filename: bytes, content_type: bytes = b"text/plain") -> tuple[bytes, dict[str, str]]:
+    """A raw multipart body with one `file` part; httpx would escape a NUL in the filename."""
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="'
+        + filename
+        + b'"\r\nContent-Type: '
+        + content_type
+        + b"\r\n\r\nhello\r\n--B--\r\n"
+    )
+    return body, {"content-type": "multipart/form-data; boundary=B"}
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "expected"),
+    [
+        pytest.param(b"a\x00b.txt", b"text/plain", "'filename' must not contain NUL", id="nul"),
+        pytest.param(b"x" * 501, b"text/plain", "'filename' is longer than 500", id="long-name"),
+        pytest.param(b"a.txt", b"text/pl\x00ain", "'content_type' must not contain NUL", id="type"),
+    ],
+)
+async def test_bad_multipart_file_part_answers_400(
+    api: httpx.AsyncClient, filename: bytes, content_type: bytes, expected: str
+) -> None:
+    """A NUL in an upload's filename or content type, or a too-long filename, is a 400."""
+    body, headers = multipart(filename, content_type)
+    assert expected in error_of(
+        await api.post("/v1/files/upload", content=body, headers=headers), 400
+    )
+
+
+async def test_plain_multipart_filename_is_kept(api: httpx.AsyncClient) -> None:
+    """A well-formed upload through the same raw body is stored with its filename."""
+    body, headers = multipart(b"report.txt")
+    stored = ok(await api.post("/v1/files/upload", content=body, headers=headers))
+    assert stored["filename"] == "report.txt"
+
+
+@pytest.mark.parametrize(
+    "priority",
+    [
+        pytest.param(2**31, id="2**31"),
+        pytest.param(2**63, id="2**63"),
+        pytest.param(2**64 - 1, id="2**64-1"),
+        pytest.param(-(2**31) - 1, id="below-int32"),
+    ],
+)
+async def test_priority_outside_int32_answers_400(api: httpx.AsyncClient, priority: int) -> None:
+    """A priority PostgreSQL's integer cannot hold is a 400 on both backends; nothing is stored."""
+    message = error_of(await api.post("/v1/task/echo", json={"priority": priority}), 400)
+    assert "'priority' must be between -2147483648 and 2147483647" in message
+    assert await total(api) == 0
+
+
+@pytest.mark.parametrize("priority", [-(2**31), 2**31 - 1])
+async def test_priority_at_the_int32_bounds_is_stored(
+    api: httpx.AsyncClient, priority: int
+) -> None:
+    """The smallest and largest int32 priorities are created and read back."""
+    task = await create_task(api, priority=priority)
+    assert ok(await api.get(f"/v1/task/{task['task_id']}"))["priority"] == priority
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        pytest.param(str(2**63), 400, id="2**63"),
+        pytest.param(str(10**30), 400, id="10**30"),
+        pytest.param(str(2**63 - 1), 200, id="2**63-1"),
+    ],
+)
+async def test_batch_offset_is_bounded_by_64_bits(
+    api: httpx.AsyncClient, offset: str, status: int
+) -> None:
+    """GET /batches?offset=2**63 is a 400 naming 'offset'; the largest 64-bit offset pages."""
+    response = await api.get("/v1/batches", params={"offset": offset})
+    if status == 400:
+        assert "'offset' must be between 0 and 9223372036854775807" in error_of(response, 400)
+    else:
+        assert ok(response)["docs"] == []
+
+
+def after(last_id: int) -> str:
+    """An audit-trail next_token naming `last_id`, as the server writes them."""
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "last_id"),
+    [
+        pytest.param("/v1/events", 2**64, id="events-2**64"),
+        pytest.param("/v1/events", 2**63, id="events-2**63"),
+        pytest.param("/v1/audits", 2**64, id="audits-2**64"),
+        pytest.param("/v1/audits", 2**31, id="audits-2**31"),
+        pytest.param("/v1/task/{task_id}/events", 2**64, id="task-events-2**64"),
+    ],
+)
+async def test_next_token_with_a_huge_id_answers_400(
+    api: httpx.AsyncClient, path: str, last_id: int
+) -> None:
+    """A next_token naming an id past its column's range is a 400 naming 'next_token'."""
+    task = await create_task(api)
+    url = path.format(task_id=task["task_id"])
+    message = error_of(await api.get(url, params={"next_token": after(last_id)}), 400)
+    assert message == "Parameter 'next_token' is not a token this server issued"
+
+
+@pytest.mark.parametrize(
+    ("path", "last_id"),
+    [
+        pytest.param("/v1/events", 2**63 - 1, id="events"),
+        pytest.param("/v1/audits", 2**31 - 1, id="audits"),
+        pytest.param("/v1/task/{task_id}/events", 2**63 - 1, id="task-events"),
+    ],
+)
+async def test_next_token_with_the_largest_id_answers_an_empty_page(
+    api: httpx.AsyncClient, path: str, last_id: int
+) -> None:
+    """The largest id a column holds binds on both backends and ends the list."""
+    task = await create_task(api)
+    url = path.format(task_id=task["task_id"])
+    page = ok(await api.get(url, params={"next_token": after(last_id)}))
+    assert (page["docs"], page["has_more"]) == ([], False)
+
+
+FAR = "9999-12-31T23:59:59-14:00"
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        pytest.param("/v1/tasks", name, id=f"tasks-{name}")
+        for name in ("start_time", "end_time", "updated_after", "completed_before")
+    ]
+    + [pytest.param("/v1/events", name, id=f"events-{name}") for name in ("since", "until")]
+    + [pytest.param("/v1/audits", "since", id="audits-since")]
+    + [pytest.param("/v1/batches", "start_time", id="batches-start-time")],
+)
+async def test_time_pushed_out_of_range_by_its_offset_answers_400(
+    api: httpx.AsyncClient, path: str, name: str
+) -> None:
+    """9999-12-31T23:59:59-14:00 (year 10000 in UTC) is a 400 naming the parameter."""
+    message = error_of(await api.get(path, params={name: FAR}), 400)
+    assert message.startswith(f"Parameter {name!r} is out of range in UTC")
+
+
+@pytest.mark.parametrize("name", ["since", "until"])
+async def test_replay_time_pushed_out_of_range_answers_400(
+    api: httpx.AsyncClient, name: str
+) -> None:
+    """A replay window bound in year 10000 UTC is a 400 naming the field."""
+    message = error_of(await api.post("/v1/callbacks/replay", json={name: FAR}), 400)
+    assert message.startswith(f"Parameter {name!r} is out of range in UTC")
+
+
+async def test_first_and_last_instants_are_accepted_as_filters(api: httpx.AsyncClient) -> None:
+    """Times at 0001-01-01 and 9999-12-31T23:59:59.999999 UTC filter on both backends."""
+    task = await create_task(api)
+    first, last = "0001-01-01T14:00:00+14:00", "9999-12-31T09:59:59.999999-14:00"
+    listed = ok(await api.get("/v1/tasks", params={"start_time": first, "end_time": last}))
+    assert [t["task_id"] for t in listed["docs"]] == [task["task_id"]]
+    events = ok(await api.get("/v1/events", params={"since": first, "until": last}))
+    assert [e["action"] for e in events["docs"]] == ["created"]
+    assert ok(await api.get("/v1/audits", params={"since": first, "until": last}))["docs"] == []
+    batches = ok(await api.get("/v1/batches", params={"start_time": first, "end_time": last}))
+    assert batches["docs"] == []
+    replayed = ok(await api.post("/v1/callbacks/replay", json={"since": first, "until": last}))
+    assert replayed == {"replayed": 0}
+
+
+# Issue 9.7: unknown parameters, content types, metadata size.
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/v1/projects", id="projects"),
+        pytest.param("/v1/teams", id="teams"),
+        pytest.param("/v1/account", id="account"),
+        pytest.param("/v1/batches/b", id="batch"),
+    ],
+)
+async def test_unknown_query_parameter_answers_400_everywhere(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    """Endpoints without query parameters refuse unknown ones instead of ignoring them."""
+    message = error_of(await api.get(path, params={"bogus": "1"}), 400)
+    assert message == "Unknown parameter 'bogus'; this endpoint takes no query parameters"
+
+
+async def test_nul_in_a_query_parameter_name_answers_400(api: httpx.AsyncClient) -> None:
+    """A %00 in a parameter's name is a 400 too."""
+    assert "must not contain NUL" in error_of(await api.get("/v1/projects?a%00=1"), 400)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"content-type": "text/plain"}, id="text-plain"),
+        pytest.param({"content-type": "application/x-www-form-urlencoded"}, id="form"),
+        pytest.param({"content-type": "application/json; charset=latin-1"}, id="latin-1"),
+        pytest.param({}, id="missing"),
+    ],
+)
+async def test_json_body_with_a_wrong_content_type_answers_415(
+    api: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """A JSON body not declared as application/json is a 415 and stores nothing."""
+    response = await api.post("/v1/task/echo", content=b'{"x": 1}', headers=headers)
+    assert "Content-Type: application/json" in error_of(response, 415)
+    assert await total(api) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("application/json; charset=utf-8", id="charset"),
+        pytest.param("application/json;charset=UTF-8", id="charset-upper"),
+        pytest.param("application/vnd.api+json", id="suffix"),
+    ],
+)
+async def test_json_media_types_are_accepted(api: httpx.AsyncClient, content_type: str) -> None:
+    """application/json with a UTF-8 charset and application/*+json are read as JSON."""
+    response = await api.post(
+        "/v1/task/echo", content=b'{"x": 1}', headers={"content-type": content_type}
+    )
+    assert ok(response)["params"] == {"x": 1}
+
+
+async def test_bodyless_calls_need_no_content_type(api: httpx.AsyncClient) -> None:
+    """Calls without a body (cancel; retry with its optional body) need no Content-Type."""
+    task = await create_task(api)
+    canceled = ok(await api.post(f"/v1/task/{task['task_id']}/cancel"))
+    assert canceled["status"] == "canceled"
+    assert ok(await api.post("/v1/callbacks/replay")) == {"replayed": 0}
+
+
+def small_metadata(settings: Settings) -> Settings:
+    """The test settings with metadata limited to 100 bytes of JSON."""
+    return dataclasses.replace(
+        settings, limits=dataclasses.replace(settings.limits, max_metadata_bytes=100)
+    )
+
+
+FITS = {"k": "v" * 92}  # exactly 100 bytes of JSON
+OVER = {"k": "v" * 93}
+
+
+async def test_metadata_over_the_limit_answers_400_wherever_it_enters(
+    account: Account, client_factory: ClientFactory, settings: Settings
+) -> None:
+    """Task and batch metadata over limits.max_metadata_bytes is a 400 naming the setting."""
+    assert len(json_bytes(FITS)) == 100
+    client = client_factory(account.live_key, settings_=small_metadata(settings))
+    task = await create_task(client, metadata=FITS)
+    ok(await client.post("/v1/projects", json={"name": "p", "type": "echo"}))
+    ok(await client.post("/v1/batches", json={"name": "b", "project": "p", "metadata": FITS}))
+    refused = [
+        await client.post("/v1/task/echo", json={"metadata": OVER}),
+        await client.post(f"/v1/task/{task['task_id']}/setMetadata", json=OVER),
+        await client.post("/v1/batches", json={"name": "b2", "project": "p", "metadata": OVER}),
+        await client.post("/v1/batches/b/setMetadata", json=OVER),
+    ]
+    for response in refused:
+        assert "limits.max_metadata_bytes" in error_of(response, 400)
+    assert ok(await client.get(f"/v1/task/{task['task_id']}"))["metadata"] == FITS
+    assert ok(await client.get("/v1/batches/b"))["metadata"] == FITS
+    assert await total(client) == 1
+    assert ok(await client.get("/v1/batches"))["totalDocs"] == 1
+
+
+async def test_metadata_limit_defaults_to_64_kib(api: httpx.AsyncClient) -> None:
+    """With the default settings, 64 KiB of metadata passes and more is refused."""
+    fits = {"k": "v" * (64 * 1024 - 8)}
+    assert len(json_bytes(fits)) == 64 * 1024
+    await create_task(api, metadata=fits)
+    over = {"k": "v" * (64 * 1024 - 7)}
+    error_of(await api.post("/v1/task/echo", json={"metadata": over}), 400)
+
+
+async def test_openapi_documents_the_415_of_json_bodies(client_factory: ClientFactory) -> None:
+    """Operations taking a JSON body document the 415; the multipart upload does not."""
+    paths = ok(await client_factory().get("/v1/openapi.json"))["paths"]
+    assert "415" in paths["/v1/task/{key}"]["post"]["responses"]
+    assert "415" in paths["/v1/task/{task_id}/tags"]["put"]["responses"]
+    assert "415" not in paths["/v1/files/upload"]["post"]["responses"]
+    assert "415" not in paths["/v1/tasks"]["get"]["responses"]

@@ -286,12 +286,23 @@ async def test_events_paginate_through_every_event(api: httpx.AsyncClient) -> No
         pytest.param({"limit": "0"}, id="limit-zero"),
         pytest.param({"limit": "many"}, id="limit-word"),
         pytest.param({"until": "31/12/2020"}, id="bad-until"),
+        pytest.param({"action": "bogus"}, id="unknown-action"),
+        pytest.param({"action": "created,bogus"}, id="unknown-action-in-comma-list"),
     ],
 )
 async def test_events_reject_bad_queries(api: httpx.AsyncClient, params: dict[str, str]) -> None:
     """An unknown parameter, a token this server did not issue, or a bad limit is a 400."""
     await create_task(api, TYPE)
     error_of(await api.get("/v1/events", params=params), 400)
+
+
+async def test_unknown_action_names_the_allowed_actions(api: httpx.AsyncClient) -> None:
+    """GET /events?action=bogus is a 400 listing the actions, not an empty list."""
+    message = error_of(await api.get("/v1/events", params={"action": "bogus"}), 400)
+    assert "Parameter 'action' must be a comma list of" in message
+    assert "created" in message
+    assert "callback_delivered" in message
+    assert "'bogus'" in message
 
 
 async def test_events_never_show_other_accounts(
@@ -373,6 +384,8 @@ async def test_audits_fill_the_task(account: Account, client_factory: ClientFact
         pytest.param({"result": "rejected", "response": {"x": 1}}, id="rejected-with-response"),
         pytest.param({"result": "fixed", "audit_time_secs": -1}, id="negative-time"),
         pytest.param({"result": "fixed", "audit_time_secs": "12"}, id="time-as-string"),
+        pytest.param({"result": "fixed", "audit_time_secs": 604_801}, id="over-a-week"),
+        pytest.param({"result": "fixed", "audit_time_secs": 1e308}, id="time-1e308"),
         pytest.param({"result": "fixed", "comments": 5}, id="comments-number"),
         pytest.param({"accepted": "yes"}, id="accepted-not-bool"),
         pytest.param({}, id="empty"),
@@ -390,6 +403,27 @@ async def test_bad_audit_answers_400(
     assert got["customer_review_status"] is None
     assert got["response"] == task["response"]
     assert "audited" not in [e["action"] for e in await task_events(test, task["task_id"])]
+
+
+@pytest.mark.parametrize("seconds", [0, 0.5, 604_800])
+async def test_audit_time_from_zero_to_a_week_is_recorded(
+    account: Account, client_factory: ClientFactory, seconds: float
+) -> None:
+    """audit_time_secs from 0 to one week is accepted and read back."""
+    test = client_factory(account.test_key)
+    task = await create_task(test, TYPE)
+    reviewed = ok(await audit(test, task["task_id"], result="accepted", audit_time_secs=seconds))
+    assert reviewed["audits"][0]["audit_time_secs"] == seconds
+
+
+async def test_audit_time_over_a_week_names_the_bound(
+    account: Account, client_factory: ClientFactory
+) -> None:
+    """The 400 for a too-long audit_time_secs names the field and its range."""
+    test = client_factory(account.test_key)
+    task = await create_task(test, TYPE)
+    message = error_of(await audit(test, task["task_id"], result="fixed", audit_time_secs=1e9), 400)
+    assert "'audit_time_secs' must be a number of seconds from 0 to 604800" in message
 
 
 async def test_auditing_a_pending_task_answers_409(

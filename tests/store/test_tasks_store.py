@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from hookline.errors import DuplicateUniqueId, IllegalOnBodyless, NotFound
+from hookline.errors import DuplicateUniqueId, IllegalOnBodyless, NotFound, StoreFailed
 from hookline.models import NewTask, TaskFilter, TaskStatus
 from hookline.store import open_store
 from tests.conftest import Account
@@ -98,8 +98,6 @@ async def test_a_row_that_breaks_a_shared_batch_fails_alone(
     """Creates sharing a transaction with a failing row are still stored; only that row fails."""
     import dataclasses
 
-    import sqlalchemy as sa
-
     ghost = dataclasses.replace(account.live, account_id=987_654_321)  # violates the foreign key
     store = open_store(database_url)
     try:
@@ -114,7 +112,8 @@ async def test_a_row_that_breaks_a_shared_batch_fails_alone(
         )
     finally:
         await store.close()
-    assert isinstance(results[1], sa.exc.IntegrityError)
+    assert isinstance(results[1], StoreFailed)
+    assert results[1].detail.startswith("IntegrityError: ")
     assert page.total == 2
 
 

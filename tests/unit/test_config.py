@@ -232,6 +232,11 @@ def test_sqlite_path_is_the_file_of_a_sqlite_url(url: str, path: str | None) -> 
         pytest.param(
             {"HOOKLINE_SERVER_BODY_TIMEOUT_S": "-1"}, "server.body_timeout_s", id="body-negative"
         ),
+        pytest.param(
+            {"HOOKLINE_LIMITS_MAX_METADATA_BYTES": "1"},
+            "limits.max_metadata_bytes",
+            id="metadata-smaller-than-an-empty-object",
+        ),
     ],
 )
 def test_out_of_range_values_raise_naming_the_setting(environ: dict[str, str], named: str) -> None:
@@ -434,3 +439,10 @@ def test_bad_public_url_fails_at_start_naming_the_setting(url: str) -> None:
     """A public_url that is no http(s) base URL is refused with a message naming it."""
     with pytest.raises(ValueError, match=r"^setting server\.public_url: "):
         load_settings(environ={"HOOKLINE_SERVER_PUBLIC_URL": url})
+
+
+def test_max_metadata_bytes_defaults_to_64_kib_and_reads_the_environment() -> None:
+    """limits.max_metadata_bytes is 65536 unless HOOKLINE_LIMITS_MAX_METADATA_BYTES says otherwise."""
+    assert load_settings().limits.max_metadata_bytes == 64 * 1024
+    settings = load_settings(environ={"HOOKLINE_LIMITS_MAX_METADATA_BYTES": "100"})
+    assert settings.limits.max_metadata_bytes == 100

@@ -1,4 +1,4 @@
-"""Query-string parsing for GET /v1/tasks: times, filters, limits and cursors."""
+"""Query-string parsing: times, filters, integers, NUL, limits and cursors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ import pytest
 
 from hookline.errors import Invalid
 from hookline.ingress.query import (
+    INT32_MAX,
+    INT64_MAX,
     Cursor,
     Query,
+    after_token,
+    check_query,
+    check_text,
+    parse_after,
     parse_bool,
+    parse_int,
     parse_limit,
     parse_offset,
     parse_task_list,
     parse_time,
+    reject_unknown,
 )
 from hookline.models import TaskFilter, TaskStatus
 
@@ -135,11 +143,14 @@ def test_parse_limit_rejects_out_of_range(value: str, message: str) -> None:
 
 
 def test_parse_offset() -> None:
-    """Offsets default to 0 and must be non-negative integers."""
+    """Offsets default to 0 and must be integers from 0 to 2**63 - 1."""
     assert parse_offset(None) == 0
     assert parse_offset("7") == 7
-    with pytest.raises(Invalid, match="'offset' must not be negative"):
+    assert parse_offset(str(2**63 - 1)) == 2**63 - 1
+    with pytest.raises(Invalid, match="'offset' must be between 0 and 9223372036854775807, got -1"):
         parse_offset("-1")
+    with pytest.raises(Invalid, match="'offset' must be between 0 and 9223372036854775807"):
+        parse_offset("9223372036854775808")
     with pytest.raises(Invalid, match="'offset' must be an integer"):
         parse_offset("x")
 
@@ -328,3 +339,187 @@ def test_cursor_decode_rejects_boolean_offset() -> None:
     """A token whose offset is a boolean is not one this server issued."""
     with pytest.raises(Invalid, match="'next_token'"):
         Cursor.decode(token({"b": OBJECT_ID, "o": True}))
+
+
+@pytest.mark.parametrize(
+    ("value", "minimum", "maximum", "expected"),
+    [
+        pytest.param("0", 0, INT64_MAX, 0, id="zero"),
+        pytest.param(" 42 ", 0, INT64_MAX, 42, id="padded"),
+        pytest.param("+7", 0, INT64_MAX, 7, id="plus-sign"),
+        pytest.param(str(INT64_MAX), 0, INT64_MAX, INT64_MAX, id="int64-max"),
+        pytest.param(str(INT32_MAX), 0, INT32_MAX, INT32_MAX, id="int32-max"),
+        pytest.param("-5", -10, 10, -5, id="negative-allowed"),
+        pytest.param("007", 0, 10, 7, id="leading-zeros"),
+    ],
+)
+def test_parse_int_accepts_integers_in_range(
+    value: str, minimum: int, maximum: int, expected: int
+) -> None:
+    """Decimal integers within the bounds parse, bounds included."""
+    assert parse_int("n", value, minimum=minimum, maximum=maximum) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            "9223372036854775808", "must be between 0 and 9223372036854775807, got 92", id="2**63"
+        ),
+        pytest.param("-1", "must be between 0 and 9223372036854775807, got -1", id="negative"),
+        pytest.param(
+            "1" * 30, "must be between 0 and 9223372036854775807, got 111", id="30-digits"
+        ),
+        pytest.param("9" * 5000, "must be between 0 and 9223372036854775807", id="5000-digits"),
+        pytest.param("1_000", "must be an integer, got '1_000'", id="underscore"),
+        pytest.param("١٢", "must be an integer", id="arabic-indic-digits"),
+        pytest.param("1e3", "must be an integer", id="exponent"),
+        pytest.param("1.0", "must be an integer", id="decimal-point"),
+        pytest.param("", "must be an integer", id="empty"),
+        pytest.param("--1", "must be an integer", id="double-sign"),
+        pytest.param("1\x00", "must be an integer", id="nul"),
+    ],
+)
+def test_parse_int_rejects_non_integers_and_out_of_range(value: str, message: str) -> None:
+    """Anything but a decimal integer within the bounds raises Invalid naming the parameter."""
+    with pytest.raises(Invalid, match=re.escape(f"Parameter 'offset' {message}")):
+        parse_int("offset", value)
+
+
+def test_parse_int_error_shows_a_long_value_cut_short() -> None:
+    """A huge value is not echoed whole in the error message."""
+    with pytest.raises(Invalid) as caught:
+        parse_int("offset", "9" * 5000)
+    assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("a\x00b", id="middle"),
+        pytest.param("\x00", id="alone"),
+        pytest.param("end\x00", id="end"),
+    ],
+)
+def test_check_text_rejects_nul_naming_the_parameter(value: str) -> None:
+    """A NUL anywhere in a value raises Invalid naming the parameter."""
+    with pytest.raises(Invalid, match=re.escape("Parameter 'project' must not contain NUL (%00)")):
+        check_text("project", value)
+
+
+def test_check_text_keeps_other_text() -> None:
+    """Text without NUL, control characters and non-ASCII included, comes back unchanged."""
+    assert check_text("project", "a\x01b é/%2F") == "a\x01b é/%2F"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param(
+            {"tags": ["ok", "b\x00d"]}, "Parameter 'tags' must not contain NUL", id="value"
+        ),
+        pytest.param({"ta\x00gs": ["ok"]}, "Parameter name 'ta\\x00gs' must not", id="name"),
+    ],
+)
+def test_check_query_rejects_nul_in_any_name_or_value(query: Query, message: str) -> None:
+    """A NUL in a parameter name or in any of its values raises Invalid."""
+    with pytest.raises(Invalid, match=re.escape(message)):
+        check_query(query)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("9999-12-31T23:59:59-14:00", id="year-10000-in-utc"),
+        pytest.param("9999-12-31T23:00:00-01:00", id="one-hour-past"),
+        pytest.param("0001-01-01T00:00:00+14:00", id="year-0-in-utc"),
+        pytest.param("0001-01-01T00:59:59+01:00", id="one-second-before-year-1"),
+    ],
+)
+def test_parse_time_rejects_times_outside_the_range_in_utc(value: str) -> None:
+    """A time whose offset pushes it outside years 1..9999 in UTC raises Invalid naming it."""
+    with pytest.raises(Invalid, match=r"^Parameter 'since' is out of range in UTC"):
+        parse_time("since", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(
+            "9999-12-31T23:59:59.999999Z",
+            datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            id="last-microsecond",
+        ),
+        pytest.param(
+            "9999-12-31T09:59:59-14:00",
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+            id="offset-just-inside",
+        ),
+        pytest.param("0001-01-01", datetime(1, 1, 1, tzinfo=UTC), id="first-day"),
+        pytest.param(
+            "0001-01-01T14:00:00+14:00", datetime(1, 1, 1, tzinfo=UTC), id="offset-to-first"
+        ),
+    ],
+)
+def test_parse_time_accepts_the_extremes(value: str, expected: datetime) -> None:
+    """The first and last representable UTC instants parse, offsets included."""
+    assert parse_time("since", value) == expected
+
+
+@pytest.mark.parametrize("last_id", [0, 1, 123456, INT32_MAX, INT64_MAX])
+def test_after_token_round_trips(last_id: int) -> None:
+    """An audit-trail token decodes back to the id it was made from."""
+    assert parse_after(after_token(last_id), maximum=INT64_MAX) == last_id
+
+
+@pytest.mark.parametrize(
+    ("token", "maximum"),
+    [
+        pytest.param(after_token(INT64_MAX + 1), INT64_MAX, id="2**63"),
+        pytest.param(after_token(2**64), INT64_MAX, id="2**64"),
+        pytest.param(after_token(INT32_MAX + 1), INT32_MAX, id="over-int32-for-audits"),
+        pytest.param(after_token(10**40), INT64_MAX, id="40-digits"),
+        pytest.param(base64.urlsafe_b64encode(b"after:-5").decode(), INT64_MAX, id="negative"),
+        pytest.param(base64.urlsafe_b64encode(b"after:1_0").decode(), INT64_MAX, id="underscore"),
+        pytest.param(base64.urlsafe_b64encode(b"after:").decode(), INT64_MAX, id="no-number"),
+        pytest.param(base64.urlsafe_b64encode(b"before:5").decode(), INT64_MAX, id="prefix"),
+        pytest.param(base64.urlsafe_b64encode("after:٣".encode()).decode(), INT64_MAX, id="digit"),
+        pytest.param(base64.urlsafe_b64encode(b"\xff\xfe").decode(), INT64_MAX, id="not-utf8"),
+        pytest.param("!!!", INT64_MAX, id="not-base64"),
+    ],
+)
+def test_parse_after_rejects_tokens_this_server_did_not_issue(token: str, maximum: int) -> None:
+    """Tokens naming ids past the column's range, or malformed ones, raise Invalid."""
+    with pytest.raises(Invalid, match="'next_token' is not a token this server issued"):
+        parse_after(token, maximum=maximum)
+
+
+@pytest.mark.parametrize("offset", [INT64_MAX + 1, 2**64, 10**30])
+def test_cursor_decode_rejects_offsets_past_64_bits(offset: int) -> None:
+    """A task-list token with an offset past 2**63 - 1 was not issued here."""
+    raw = b'{"b": "%s", "o": %d}' % (OBJECT_ID.encode(), offset)
+    with pytest.raises(Invalid, match="'next_token' is not a token this server issued"):
+        Cursor.decode(base64.urlsafe_b64encode(raw).decode())
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param({"project": ["a\x00b"]}, "'project' must not contain NUL", id="nul-project"),
+        pytest.param(
+            {"start_time": ["9999-12-31T23:59:59-14:00"]},
+            "'start_time' is out of range in UTC",
+            id="far-start-time",
+        ),
+    ],
+)
+def test_parse_task_list_checks_text_and_times(query: Query, message: str) -> None:
+    """The task list's filters go through the edge checks too."""
+    with pytest.raises(Invalid, match=re.escape(message)):
+        parse_task_list(check_query(query))
+
+
+def test_reject_unknown_says_when_an_endpoint_takes_no_parameters() -> None:
+    """An endpoint without query parameters says so instead of listing none."""
+    with pytest.raises(Invalid, match="'bogus'; this endpoint takes no query parameters"):
+        reject_unknown({"bogus": ["1"]}, frozenset())

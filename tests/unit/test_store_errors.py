@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+import traceback
 
 import pytest
 import sqlalchemy as sa
 
-from hookline.errors import Misconfigured, Unavailable
+from hookline.errors import Misconfigured, StoreFailed, Unavailable
 from hookline.store.base import translated_errors
 
 
@@ -140,3 +141,47 @@ async def test_unavailable_says_why(error: Exception, reason: str) -> None:
             raise error
     assert not isinstance(raised.value, Misconfigured)
     assert raised.value.reason == reason
+
+
+SECRET = "tenant-secret-7f3a"
+
+
+def leaky_error(sqlstate: str | None) -> sa.exc.DBAPIError:
+    """A DBAPIError whose driver message and parameters quote tenant data, as asyncpg's do."""
+    driver = DriverError(sqlstate)
+    driver.args = (f"invalid input for query argument $1: {SECRET!r}",)
+    return sa.exc.DBAPIError("SELECT * FROM tasks WHERE id = $1", (SECRET,), driver)
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        pytest.param(
+            leaky_error("22021"), "DBAPIError: DriverError (SQLSTATE 22021)", id="with-sqlstate"
+        ),
+        pytest.param(leaky_error(None), "DBAPIError: DriverError", id="without-sqlstate"),
+        pytest.param(
+            sa.exc.StatementError(f"bad bind {SECRET}", "SELECT $1", (SECRET,), ValueError(SECRET)),
+            "StatementError: ValueError",
+            id="statement-error",
+        ),
+    ],
+)
+async def test_hidden_failures_carry_classes_and_sqlstate_only(
+    error: sa.exc.StatementError, detail: str
+) -> None:
+    """With hide_failures, a failed statement is StoreFailed, and no traceback quotes its data."""
+    with pytest.raises(StoreFailed) as caught:
+        async with translated_errors(hide_failures=True):
+            raise error
+    assert caught.value.detail == detail
+    printed = "".join(traceback.format_exception(caught.value))
+    assert SECRET not in printed
+    assert SECRET not in caught.value.message
+
+
+async def test_hidden_failures_still_tell_unavailable_apart() -> None:
+    """A server refusing for now is Unavailable, with or without hide_failures."""
+    with pytest.raises(Unavailable):
+        async with translated_errors(hide_failures=True):
+            raise dbapi_error("57P01")

@@ -24,7 +24,7 @@ def body_factory(**overrides: Any) -> dict[str, Any]:
 
 
 def parse(body: Any, *, task_type: str = "categorization", max_tags: int = 5) -> NewTask:
-    return parse_new_task(task_type, body, max_tags=max_tags)
+    return parse_new_task(task_type, body, max_tags=max_tags, max_metadata_bytes=64 * 1024)
 
 
 def project_factory(**overrides: Any) -> Project:
@@ -273,6 +273,49 @@ def test_priority_must_be_an_integer(priority: Any) -> None:
     """A priority that is not an integer (booleans included) raises Invalid."""
     with pytest.raises(Invalid, match="'priority' must be an integer"):
         parse(body_factory(priority=priority))
+
+
+@pytest.mark.parametrize(
+    "priority",
+    [
+        pytest.param(2**31, id="2**31"),
+        pytest.param(2**63, id="2**63"),
+        pytest.param(-(2**31) - 1, id="below-int32"),
+    ],
+)
+def test_priority_outside_int32_is_refused(priority: int) -> None:
+    """A priority outside -2**31..2**31-1 (PostgreSQL's integer) raises Invalid naming it."""
+    with pytest.raises(Invalid, match="'priority' must be between -2147483648 and 2147483647"):
+        parse(body_factory(priority=priority))
+
+
+@pytest.mark.parametrize("priority", [-(2**31), 0, 2**31 - 1])
+def test_priority_at_the_int32_bounds_is_kept(priority: int) -> None:
+    """The smallest and largest int32 priorities are accepted as given."""
+    assert parse(body_factory(priority=priority)).priority == priority
+
+
+@pytest.mark.parametrize(
+    ("metadata", "max_bytes", "accepted"),
+    [
+        pytest.param({}, 2, True, id="empty-at-the-smallest-limit"),
+        pytest.param({"k": "v" * 10}, 18, True, id="exactly-the-limit"),
+        pytest.param({"k": "v" * 11}, 18, False, id="one-byte-over"),
+        pytest.param({"k": "é" * 5}, 18, True, id="utf8-counted-in-bytes-fits"),
+        pytest.param({"k": "é" * 5}, 17, False, id="utf8-counted-in-bytes-over"),
+    ],
+)
+def test_metadata_size_is_measured_as_json_bytes(
+    metadata: dict[str, Any], max_bytes: int, accepted: bool
+) -> None:
+    """Metadata up to max_metadata_bytes of JSON passes; one byte more raises Invalid."""
+    body = body_factory(metadata=metadata)
+    if accepted:
+        new = parse_new_task("categorization", body, max_tags=5, max_metadata_bytes=max_bytes)
+        assert new.metadata == metadata
+    else:
+        with pytest.raises(Invalid, match=f"at most {max_bytes} are allowed .*MAX_METADATA_BYTES"):
+            parse_new_task("categorization", body, max_tags=5, max_metadata_bytes=max_bytes)
 
 
 @pytest.mark.parametrize(
