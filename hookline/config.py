@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hookline.redact import mask_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hookline.db"
 
 
@@ -396,17 +398,11 @@ def _check_callbacks(callbacks: CallbacksSettings) -> None:
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective settings as a dict, with secrets (passwords in URLs) masked."""
+    """The effective settings as a dict, with credentials in URLs masked (see `mask_url`)."""
     out = dataclasses.asdict(settings)
     for key in _SECRET_KEYS:
-        out[key] = _mask_url(out[key])
+        out[key] = mask_url(out[key])
+    for handler in out["handlers"].values():
+        if handler["url"]:
+            handler["url"] = mask_url(handler["url"])
     return out
-
-
-def _mask_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
