@@ -62,6 +62,49 @@ def test_keys_create_rejects_unknown_scope(serve: Server) -> None:
     assert "submit,work,audit,admin" in result.stderr.replace(", ", ",")
 
 
+def test_test_keys_default_to_no_admin_and_empty_scopes_are_refused(serve: Server) -> None:
+    """`keys create --test` gives submit,work,audit; an empty --scopes is one line and exit 1."""
+    created = serve.cli("keys", "create", "--account", "lab", "--test")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    listed = serve.cli("keys", "list", "--account", "lab", "--json")
+    assert [json.loads(line)["scopes"] for line in listed.stdout.splitlines()] == [
+        "audit,submit,work"
+    ]
+    refused = httpx.get(f"{serve.api_url}/account", auth=(key, ""))
+    assert refused.status_code == 403
+    live = serve.cli("keys", "create", "--account", "lab")
+    assert "admin,audit,submit,work" in live.stderr + live.stdout
+
+    for empty in ("", " , "):
+        result = serve.cli("keys", "create", "--account", "lab", "--scopes", empty)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        [line] = result.stderr.strip().splitlines()
+        assert "--scopes" in line
+        assert "at least one" in line
+    listed = serve.cli("keys", "list", "--account", "lab", "--json")
+    assert len(listed.stdout.splitlines()) == 2
+
+
+def test_account_show_prints_both_environments(serve: Server) -> None:
+    """`account show` prints each environment's credentials, as GET /v1/account shows them."""
+    result = serve.cli("account", "show", "default")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert set(shown) == {"account", "live", "test"}
+    assert shown["account"] == "default"
+    for environment, key in (("live", serve.live_key), ("test", serve.test_key)):
+        api = httpx.get(f"{serve.api_url}/account", auth=(key, "")).json()
+        assert api["environment"] == environment
+        assert {k: api[k] for k in ("callback_auth_key", "webhook_secret")} == shown[environment]
+    assert shown["live"]["webhook_secret"] != shown["test"]["webhook_secret"]
+    assert shown["live"]["callback_auth_key"] != shown["test"]["callback_auth_key"]
+    missing = serve.cli("account", "show", "nobody")
+    assert missing.returncode != 0
+    assert "nobody" in missing.stderr
+
+
 def test_migrate_then_serve_keeps_data(tmp_path: Path, e2e_env: dict[str, str]) -> None:
     """`migrate` creates the schema; a restarted server keeps its tasks and prints no new keys."""
     migrated = run_cli("migrate", env=e2e_env, cwd=tmp_path)
