@@ -177,7 +177,14 @@ class WorkStore:
             row = await load_for_update(conn, principal, task_id)
             self._check_holder(row, worker, principal, now)
             if retry:
-                row = await self._release(conn, row, actor=worker, error=error, retry_at=None)
+                row = await self._release(
+                    conn,
+                    row,
+                    actor=worker,
+                    error=error,
+                    retry_at=None,
+                    guards=_held_by(worker, principal),
+                )
                 await self._db.announce_work(conn)
             else:
                 row = await apply(
@@ -324,8 +331,13 @@ class WorkStore:
         actor: str,
         error: str | None,
         retry_at: Any,
+        guards: Sequence[sa.ColumnElement[bool]],
     ) -> sa.RowMapping:
-        """Drop the lease of a failed attempt; the task stays pending (after `retry_at`)."""
+        """Drop the lease of a failed attempt; the task stays pending (after `retry_at`).
+
+        Raises:
+            Conflict: `guards` (who holds the lease) no longer hold.
+        """
         now = self._db.clock()
         updated = (
             (
@@ -334,8 +346,7 @@ class WorkStore:
                     .where(
                         tasks.c.id == row["id"],
                         tasks.c.status == TaskStatus.PENDING.value,
-                        tasks.c.lease_owner == row["lease_owner"],
-                        _key_is(row["lease_key_id"]),
+                        *guards,
                     )
                     .values(
                         lease_owner=None,
@@ -352,7 +363,9 @@ class WorkStore:
             .first()
         )
         if updated is None:
-            raise _not_held(row["id"], row["lease_owner"])
+            raise Conflict(
+                f"Task {row['id']} changed while this request ran; read it and try again"
+            )
         await record(
             conn,
             [
