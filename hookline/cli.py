@@ -24,8 +24,8 @@ import hookline
 from hookline.config import Settings, checked, load_settings, masked, sqlite_path
 from hookline.errors import HooklineError, Misconfigured, Unavailable
 from hookline.logging import configure_logging
-from hookline.models import ALL_SCOPES, Environment, Scope
-from hookline.serialize import credentials_json
+from hookline.models import ALL_SCOPES, TEST_KEY_SCOPES, Environment, Scope
+from hookline.serialize import account_credentials_json
 from hookline.server import Server
 from hookline.store import SchemaState, Store, open_store
 
@@ -457,7 +457,7 @@ async def _bootstrap_account(store: Store, *, api_url: str) -> None:
         account=DEFAULT_ACCOUNT, environment=Environment.LIVE, scopes=ALL_SCOPES
     )
     test = await store.accounts.create_key(
-        account=DEFAULT_ACCOUNT, environment=Environment.TEST, scopes=ALL_SCOPES
+        account=DEFAULT_ACCOUNT, environment=Environment.TEST, scopes=TEST_KEY_SCOPES
     )
     log.info("account_created", account=DEFAULT_ACCOUNT)
     click.echo(
@@ -516,23 +516,32 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     return _run(run())
 
 
-def _parse_scopes(value: str | None) -> frozenset[Scope]:
-    if not value:
-        return ALL_SCOPES
-    try:
-        return frozenset(Scope(s.strip()) for s in value.split(",") if s.strip())
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"scopes are a comma list of {', '.join(s.value for s in Scope)}",
-            param_hint="--scopes",
-        ) from exc
+def _parse_scopes(value: str | None, environment: Environment) -> frozenset[Scope]:
+    """--scopes as a set; left out, all scopes for a live key and no admin for a test key."""
+    choices = ",".join(s.value for s in Scope)
+    if value is None:
+        return TEST_KEY_SCOPES if environment is Environment.TEST else ALL_SCOPES
+    names = [s.strip() for s in value.split(",") if s.strip()]
+    if not names:
+        raise click.ClickException(
+            f"--scopes is empty; give at least one of {choices} (or leave --scopes out)"
+        )
+    unknown = [name for name in names if name not in {s.value for s in Scope}]
+    if unknown:
+        raise click.ClickException(
+            f"--scopes: {unknown[0]!r} is not a scope; use a comma list of {choices}"
+        )
+    return frozenset(Scope(name) for name in names)
 
 
 @keys.command("create", short_help="Create an API key; it is printed once, on the last line.")
 @common
 @click.option("--account", required=True, help="Account name; created if new.")
 @click.option("--test", is_flag=True, help="A test_ key (tasks complete at once) instead of live_.")
-@click.option("--scopes", help="Comma list of submit,work,audit,admin [default: all].")
+@click.option(
+    "--scopes",
+    help="Comma list of submit,work,audit,admin [default: all; test keys: submit,work,audit].",
+)
 @click.option("--owner", help="Member email shown by GET /v1/teams [default NAME@hookline.local].")
 def keys_create(
     config: str | None,
@@ -544,8 +553,8 @@ def keys_create(
 ) -> None:
     """Create an API key; the key is printed alone on the last line, and only once."""
     settings = _settings(config, database_url)
-    scope_set = _parse_scopes(scopes)
     environment = Environment.TEST if test else Environment.LIVE
+    scope_set = _parse_scopes(scopes, environment)
     key = _with_store(
         settings,
         lambda store: store.accounts.create_key(
@@ -615,10 +624,10 @@ def account() -> None:
 @common
 @click.argument("name")
 def account_show(config: str | None, database_url: str | None, name: str) -> None:
-    """Print NAME's callback auth key and webhook secret(s), as JSON."""
+    """Print NAME's callback auth keys and webhook secrets, per environment, as JSON."""
     settings = _settings(config, database_url)
-    creds = _with_store(settings, lambda store: store.accounts.credentials(name))
-    click.echo(json.dumps(credentials_json(creds), indent=2))
+    found = _with_store(settings, lambda store: store.accounts.all_credentials(name))
+    click.echo(json.dumps(account_credentials_json(found), indent=2))
 
 
 @main.command(short_help="Print callbacks as they arrive and verify their signatures.")
@@ -633,6 +642,12 @@ def account_show(config: str | None, database_url: str | None, name: str) -> Non
     help="Verify with this account's webhook secret and callback auth key, read from the database.",
 )
 @click.option(
+    "--test",
+    "test_environment",
+    is_flag=True,
+    help="Verify with the account's test-environment credentials (callbacks of test_ keys).",
+)
+@click.option(
     "--secret",
     envvar="HOOKLINE_RECEIVE_SECRET",
     help="Verify with this webhook secret (whsec_…) instead of reading the database.",
@@ -643,6 +658,7 @@ def receive(
     host: str,
     port: int,
     account_name: str,
+    test_environment: bool,
     secret: str | None,
 ) -> None:
     """A development callback receiver: print each callback and verify its signature.
@@ -657,7 +673,10 @@ def receive(
     if secret is None:
         settings = _settings(config, database_url)
         try:
-            creds = _with_store(settings, lambda store: store.accounts.credentials(account_name))
+            environment = Environment.TEST if test_environment else Environment.LIVE
+            creds = _with_store(
+                settings, lambda store: store.accounts.credentials(account_name, environment)
+            )
         except click.ClickException as exc:
             raise click.ClickException(
                 f"cannot read account {account_name!r}'s webhook secret: {exc.message}; run "
@@ -665,7 +684,7 @@ def receive(
                 "--secret whsec_… (from `hookline account show NAME`)"
             ) from exc
         secret, auth_key = creds.webhook_secret, creds.callback_auth_key
-        source = f"account {account_name!r}"
+        source = f"account {account_name!r}, {environment.value} environment"
     else:
         source = "--secret"
     try:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hookline.redact import mask_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hookline.db"
 
 
@@ -317,7 +319,7 @@ def database_url(url: str) -> str:
     if driver and f"{backend}+{driver}" != target:
         raise ValueError(
             f"setting database_url: hookline ships the {target.partition('+')[2]} driver, not "
-            f"{driver}; write {_mask_url(f'{backend}://{rest}')}"
+            f"{driver}; write {mask_url(f'{backend}://{rest}')}"
         )
     if backend == "sqlite":
         path = rest.partition("?")[0]
@@ -554,17 +556,11 @@ def _check_rate_limits(limits: RateLimitsSettings) -> None:
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective settings as a dict, with secrets (passwords in URLs) masked."""
+    """The effective settings as a dict, with credentials in URLs masked (see `mask_url`)."""
     out = dataclasses.asdict(settings)
     for key in _SECRET_KEYS:
-        out[key] = _mask_url(out[key])
+        out[key] = mask_url(out[key])
+    for handler in out["handlers"].values():
+        if handler["url"]:
+            handler["url"] = mask_url(handler["url"])
     return out
-
-
-def _mask_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"

@@ -39,7 +39,7 @@ class Transition:
     callback_due: bool
 
 
-_RELEASE = {"lease_owner": None, "lease_expires_at": None, "run_after": None}
+_RELEASE = {"lease_owner": None, "lease_key_id": None, "lease_expires_at": None, "run_after": None}
 
 _ALLOWED: dict[tuple[TaskStatus, Action], tuple[TaskStatus, str]] = {
     (TaskStatus.PENDING, Action.COMPLETE): (TaskStatus.COMPLETED, "completed"),

@@ -33,6 +33,8 @@ class Scope(enum.StrEnum):
 
 
 ALL_SCOPES = frozenset(Scope)
+TEST_KEY_SCOPES = frozenset({Scope.SUBMIT, Scope.WORK, Scope.AUDIT})
+"""What a new test key may do unless told otherwise: everything but admin."""
 
 
 class BatchStatus(enum.StrEnum):
@@ -61,9 +63,10 @@ class Principal:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountCredentials:
-    """What a callback receiver needs to trust hookline's callbacks."""
+    """What a callback receiver needs to trust hookline's callbacks, per environment."""
 
     account: str
+    environment: Environment
     callback_auth_key: str
     webhook_secret: str
     previous_webhook_secret: str | None

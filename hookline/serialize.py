@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,8 +156,19 @@ def audit_record_json(record: AuditRecord) -> dict[str, Any]:
 
 
 def credentials_json(creds: AccountCredentials) -> dict[str, Any]:
+    """One environment's callback credentials (`GET /v1/account`)."""
+    return {"account": creds.account, "environment": creds.environment.value} | _secrets_json(creds)
+
+
+def account_credentials_json(found: Sequence[AccountCredentials]) -> dict[str, Any]:
+    """Every environment's callback credentials, by environment (`hookline account show`)."""
+    return {"account": found[0].account} | {
+        creds.environment.value: _secrets_json(creds) for creds in found
+    }
+
+
+def _secrets_json(creds: AccountCredentials) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "account": creds.account,
         "callback_auth_key": creds.callback_auth_key,
         "webhook_secret": creds.webhook_secret,
     }

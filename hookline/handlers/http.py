@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 import orjson
+import yarl
 
 from hookline.models import Completed, Failed, Outcome, Task
+from hookline.redact import mask_url, scrub
 from hookline.serialize import task_json
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -17,6 +19,10 @@ class HttpHandler:
     def __init__(self, session: aiohttp.ClientSession, url: str, *, timeout_s: float) -> None:
         self._session = session
         self._url = url
+        # What error texts (stored on the task and its events) say instead of the URL,
+        # and the spellings of the URL an aiohttp exception may carry.
+        self._shown = mask_url(url)
+        self._spellings = _spellings(url)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def __call__(self, task: Task) -> Outcome:
@@ -32,9 +38,10 @@ class HttpHandler:
                 raw = await response.read()
                 status = response.status
         except TimeoutError:
-            return Failed(error=f"worker {self._url} timed out", retryable=True)
+            return Failed(error=f"worker {self._shown} timed out", retryable=True)
         except aiohttp.ClientError as exc:
-            return Failed(error=f"worker {self._url} unreachable: {exc!r}", retryable=True)
+            detail = scrub(repr(exc), self._url, *self._spellings)
+            return Failed(error=f"worker {self._shown} unreachable: {detail}", retryable=True)
         if 200 <= status < 300:
             try:
                 return Completed(response=orjson.loads(raw))
@@ -43,3 +50,11 @@ class HttpHandler:
         snippet = raw[:200].decode("utf-8", "replace")
         error = f"worker answered {status}: {snippet}"
         return Failed(error=error, retryable=status >= 500 or status in _RETRYABLE_4XX)
+
+
+def _spellings(url: str) -> tuple[str, ...]:
+    """The URL as yarl writes it (aiohttp's exceptions show that form), if yarl can parse it."""
+    try:
+        return (str(yarl.URL(url)), str(yarl.URL(url, encoded=True)))
+    except ValueError:
+        return ()

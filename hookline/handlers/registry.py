@@ -10,6 +10,7 @@ from hookline.config import HandlerSettings
 from hookline.handlers.base import HandlerSpec, echo
 from hookline.handlers.http import HttpHandler
 from hookline.handlers.python import PythonHandler, load_target
+from hookline.redact import mask_url
 from hookline.retry import RetryPolicy
 
 
@@ -33,7 +34,7 @@ def build_handlers(
         elif settings.kind == "http":
             url = settings.url or ""
             handler = HttpHandler(session, url, timeout_s=settings.timeout_s)
-            description = f"http {url}"
+            description = f"http {mask_url(url)}"
         elif settings.kind == "python":
             target = settings.target or ""
             handler = PythonHandler(load_target(target))

@@ -16,15 +16,18 @@ from hookline.submission import optional_str
 
 
 async def show_account(request: Request, who: Principal) -> dict[str, Any]:
-    """`{account, callback_auth_key, webhook_secret}`: what a receiver needs to verify callbacks."""
-    return credentials_json(await services(request).store.accounts.credentials(who.account_id))
+    """`{account, environment, callback_auth_key, webhook_secret}` of the calling key's
+    environment: what a receiver needs to verify that environment's callbacks."""
+    creds = await services(request).store.accounts.credentials(who.account_id, who.environment)
+    return credentials_json(creds)
 
 
 async def rotate_webhook_secret(request: Request, who: Principal) -> dict[str, Any]:
-    """A new secret signs from now on; the old one also signs for callbacks.secret_grace_s."""
+    """A new secret signs the calling key's environment's callbacks from now on; the old
+    one also signs for callbacks.secret_grace_s."""
     svc = services(request)
     creds = await svc.store.accounts.rotate_webhook_secret(
-        who.account_id, grace_s=svc.settings.callbacks.secret_grace_s
+        who.account_id, who.environment, grace_s=svc.settings.callbacks.secret_grace_s
     )
     return credentials_json(creds)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -12,7 +13,7 @@ from hookline.ids import hash_api_key, key_matches, new_api_key, parse_api_key
 from hookline.models import AccountCredentials, ApiKey, Environment, Principal, Scope, Teammate
 from hookline.signing import new_callback_auth_key, new_secret
 from hookline.store.base import Database
-from hookline.store.tables import accounts, api_keys
+from hookline.store.tables import account_credentials, accounts, api_keys
 
 
 def _scopes(text: str) -> frozenset[Scope]:
@@ -51,13 +52,21 @@ class AccountStore:
             if account_id is None:
                 account_id = await conn.scalar(
                     sa.insert(accounts)
-                    .values(
-                        name=account,
-                        created_at=now,
-                        callback_auth_key=new_callback_auth_key(self._db.random_bytes),
-                        webhook_secret=new_secret(self._db.random_bytes),
-                    )
+                    .values(name=account, created_at=now)
                     .returning(accounts.c.id)
+                )
+                # Each environment signs its callbacks with credentials of its own.
+                await conn.execute(
+                    sa.insert(account_credentials),
+                    [
+                        {
+                            "account_id": account_id,
+                            "environment": env.value,
+                            "callback_auth_key": new_callback_auth_key(self._db.random_bytes),
+                            "webhook_secret": new_secret(self._db.random_bytes),
+                        }
+                        for env in Environment
+                    ],
                 )
             await conn.execute(
                 sa.insert(api_keys).values(
@@ -140,38 +149,62 @@ class AccountStore:
             owner=row["owner"],
         )
 
-    async def credentials(self, account: str | int) -> AccountCredentials:
-        """The account's callback auth key and webhook secrets (by name or id)."""
-        where = accounts.c.name == account if isinstance(account, str) else accounts.c.id == account
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(accounts).where(where))).mappings().first()
-        if row is None:
-            raise NotFound(f"No account {account!r}")
-        return _credentials(row)
+    async def credentials(self, account: str | int, environment: Environment) -> AccountCredentials:
+        """One environment's callback auth key and webhook secrets (account by name or id)."""
+        found = await self._credentials(account, environment)
+        return found[0]
 
-    async def rotate_webhook_secret(self, account_id: int, *, grace_s: float) -> AccountCredentials:
-        """A new secret signs from now on; the old one also signs for `grace_s` seconds."""
+    async def all_credentials(self, account: str | int) -> list[AccountCredentials]:
+        """The callback credentials of every environment of the account, live first."""
+        return await self._credentials(account, None)
+
+    async def _credentials(
+        self, account: str | int, environment: Environment | None
+    ) -> list[AccountCredentials]:
+        where = accounts.c.name == account if isinstance(account, str) else accounts.c.id == account
+        c = account_credentials.c
+        query = (
+            sa.select(accounts.c.name, account_credentials)
+            .join(account_credentials, c.account_id == accounts.c.id)
+            .where(where)
+            .order_by(c.environment)
+        )
+        if environment is not None:
+            query = query.where(c.environment == environment.value)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        if not rows:
+            raise NotFound(f"No account {account!r}")
+        return [_credentials(dict(row)) for row in rows]
+
+    async def rotate_webhook_secret(
+        self, account_id: int, environment: Environment, *, grace_s: float
+    ) -> AccountCredentials:
+        """A new secret signs the environment's callbacks from now on; the old one also
+        signs for `grace_s` seconds. The other environment's secret is untouched."""
         now = self._db.clock()
+        c = account_credentials.c
         async with self._db.write() as conn:
             row = (
                 (
                     await conn.execute(
-                        sa.update(accounts)
-                        .where(accounts.c.id == account_id)
+                        sa.update(account_credentials)
+                        .where(c.account_id == account_id, c.environment == environment.value)
                         .values(
-                            previous_webhook_secret=accounts.c.webhook_secret,
+                            previous_webhook_secret=c.webhook_secret,
                             previous_secret_expires_at=now + timedelta(seconds=grace_s),
                             webhook_secret=new_secret(self._db.random_bytes),
                         )
-                        .returning(*accounts.c)
+                        .returning(*account_credentials.c)
                     )
                 )
                 .mappings()
                 .first()
             )
-        if row is None:
+            name = await conn.scalar(sa.select(accounts.c.name).where(accounts.c.id == account_id))
+        if row is None or name is None:
             raise NotFound(f"No account {account_id}")
-        return _credentials(row)
+        return _credentials({**row, "name": name})
 
     async def teammates(self, account_id: int) -> list[Teammate]:
         """The account's members (owners of its active keys) and their roles."""
@@ -189,11 +222,12 @@ class AccountStore:
         ]
 
 
-def _credentials(row: sa.RowMapping) -> AccountCredentials:
+def _credentials(row: Mapping[str, Any]) -> AccountCredentials:
     return AccountCredentials(
         account=row["name"],
-        callback_auth_key=row["callback_auth_key"] or "",
-        webhook_secret=row["webhook_secret"] or "",
+        environment=Environment(row["environment"]),
+        callback_auth_key=row["callback_auth_key"],
+        webhook_secret=row["webhook_secret"],
         previous_webhook_secret=row["previous_webhook_secret"],
         previous_secret_expires_at=row["previous_secret_expires_at"],
     )

@@ -35,7 +35,13 @@ from hookline.store.base import Database
 from hookline.store.batching import GroupCommit
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.rows import scoped, task_from_row
-from hookline.store.tables import accounts, batches, deliveries, delivery_attempts, tasks
+from hookline.store.tables import (
+    account_credentials,
+    batches,
+    deliveries,
+    delivery_attempts,
+    tasks,
+)
 
 MAX_BODY_CHARS = 4096
 LEASE_SWEEP_S = 5.0
@@ -284,25 +290,29 @@ class DeliveryStore:
                             lease_expires_at=now + timedelta(seconds=lease_s),
                             updated_at=now,
                         )
-                        .returning(d.id, d.url, d.host, d.payload, d.attempts, d.account_id)
+                        .returning(
+                            d.id, d.url, d.host, d.payload, d.attempts, d.account_id, d.environment
+                        )
                     )
                 )
                 .mappings()
                 .all()
             )
+            # A delivery is signed with the credentials of its task's environment.
+            c = account_credentials.c
             creds = {
-                r["id"]: r
+                (r["account_id"], r["environment"]): r
                 for r in (
                     await conn.execute(
-                        sa.select(accounts).where(
-                            accounts.c.id.in_({r["account_id"] for r in rows})
+                        sa.select(account_credentials).where(
+                            c.account_id.in_({r["account_id"] for r in rows})
                         )
                     )
                 ).mappings()
             }
         out = []
         for row in rows:
-            account = creds[row["account_id"]]
+            account = creds[(row["account_id"], row["environment"])]
             secrets = [account["webhook_secret"]]
             expires = account["previous_secret_expires_at"]
             if account["previous_webhook_secret"] and expires is not None and expires > now:

@@ -32,11 +32,11 @@ def _config(connection: Any = None) -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Upgrade to the newest revision; concurrent callers wait for each other."""
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade to `revision` (the newest by default); concurrent callers wait for each other."""
     async with engine.begin() as conn:
         await conn.run_sync(take_migration_lock)
-        await conn.run_sync(lambda sync: command.upgrade(_config(sync), "head"))
+        await conn.run_sync(lambda sync: command.upgrade(_config(sync), revision))
 
 
 async def schema_state(engine: AsyncEngine) -> SchemaState:

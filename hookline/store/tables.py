@@ -52,10 +52,18 @@ accounts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    # Callback credentials: Scale's auth header value, and Standard Webhooks secrets
-    # (the previous one keeps signing until previous_secret_expires_at).
-    sa.Column("callback_auth_key", sa.String(100), nullable=True),
-    sa.Column("webhook_secret", sa.String(100), nullable=True),
+)
+
+# Callback credentials, one row per account and environment (a test key never sees
+# the live ones): Scale's auth header value, and Standard Webhooks secrets (the
+# previous one keeps signing until previous_secret_expires_at).
+account_credentials = sa.Table(
+    "account_credentials",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("environment", sa.String(8), primary_key=True),
+    sa.Column("callback_auth_key", sa.String(100), nullable=False),
+    sa.Column("webhook_secret", sa.String(100), nullable=False),
     sa.Column("previous_webhook_secret", sa.String(100), nullable=True),
     sa.Column("previous_secret_expires_at", UTCDateTime, nullable=True),
 )
@@ -134,6 +142,9 @@ tasks = sa.Table(
     # and when a retried task may run again.
     sa.Column("lease_owner", sa.String(200), nullable=True),
     sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    # The API key that claimed the lease through the worker API (None: a dispatcher);
+    # only that key may heartbeat, complete or fail it.
+    sa.Column("lease_key_id", sa.String(32), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("run_after", UTCDateTime, nullable=True),
     # Dedup is the database's job: one live task per (account, environment, unique_id).

@@ -5,7 +5,10 @@ PostgreSQL; SQLite's single writer makes the select and update atomic), then
 lease them. A lease whose expiry passed is claimable again, which is how a
 crashed process's work is recovered: no sweeper needed. Every outcome is
 applied by an update guarded by status *and* lease owner, so a task is never
-completed twice.
+completed twice. A lease taken through the worker API also records the API key
+that claimed it, and only that key may heartbeat, complete or fail it (naming
+the worker is not enough); a dispatcher's lease has no key, and no key may act
+on it.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class WorkStore:
                         .where(t.id.in_([task_id for task_id, _ in found]))
                         .values(
                             lease_owner=owner,
+                            lease_key_id=principal.key_id if principal else None,
                             lease_expires_at=expires,
                             attempts=t.attempts + 1,
                             updated_at=now,
@@ -116,19 +120,25 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, now)
+            self._check_holder(row, worker, principal, now)
             updated = (
                 (
                     await conn.execute(
                         sa.update(tasks)
-                        .where(tasks.c.id == task_id, tasks.c.lease_owner == worker)
+                        .where(
+                            tasks.c.id == task_id,
+                            tasks.c.status == TaskStatus.PENDING.value,
+                            *_held_by(worker, principal),
+                        )
                         .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
                         .returning(*tasks.c)
                     )
                 )
                 .mappings()
-                .one()
+                .first()
             )
+        if updated is None:
+            raise _not_held(task_id, worker)
         return task_from_row(updated)
 
     async def complete(
@@ -138,7 +148,7 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, now)
+            self._check_holder(row, worker, principal, now)
             row = await apply(
                 self._db,
                 conn,
@@ -146,7 +156,7 @@ class WorkStore:
                 Action.COMPLETE,
                 actor=worker,
                 response=response,
-                guards=[tasks.c.lease_owner == worker],
+                guards=_held_by(worker, principal),
                 details={"attempt": row["attempts"]},
             )
         self._db.signals.tasks_changed([task_id])
@@ -165,9 +175,16 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, now)
+            self._check_holder(row, worker, principal, now)
             if retry:
-                row = await self._release(conn, row, actor=worker, error=error, retry_at=None)
+                row = await self._release(
+                    conn,
+                    row,
+                    actor=worker,
+                    error=error,
+                    retry_at=None,
+                    guards=_held_by(worker, principal),
+                )
                 await self._db.announce_work(conn)
             else:
                 row = await apply(
@@ -178,7 +195,7 @@ class WorkStore:
                     actor=worker,
                     error=error,
                     reason=error,
-                    guards=[tasks.c.lease_owner == worker],
+                    guards=_held_by(worker, principal),
                     details={"attempt": row["attempts"]},
                 )
         self._db.signals.tasks_changed([task_id])
@@ -261,12 +278,13 @@ class WorkStore:
         row: sa.RowMapping | None, owner: str, settlement: Settlement, now: datetime
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The column values and the event that settle one task."""
-        if row is None or row["lease_owner"] != owner:
+        if row is None or row["lease_owner"] != owner or row["lease_key_id"] is not None:
             raise Conflict(f"Task {settlement.task_id} is no longer held by {owner}")
         attempt = {"attempt": row["attempts"]}
         if settlement.kind is SettleKind.RETRY:
             values = {
                 "lease_owner": None,
+                "lease_key_id": None,
                 "lease_expires_at": None,
                 "run_after": settlement.retry_at,
                 "error": settlement.error,
@@ -313,16 +331,26 @@ class WorkStore:
         actor: str,
         error: str | None,
         retry_at: Any,
+        guards: Sequence[sa.ColumnElement[bool]],
     ) -> sa.RowMapping:
-        """Drop the lease of a failed attempt; the task stays pending (after `retry_at`)."""
+        """Drop the lease of a failed attempt; the task stays pending (after `retry_at`).
+
+        Raises:
+            Conflict: `guards` (who holds the lease) no longer hold.
+        """
         now = self._db.clock()
         updated = (
             (
                 await conn.execute(
                     sa.update(tasks)
-                    .where(tasks.c.id == row["id"], tasks.c.lease_owner == row["lease_owner"])
+                    .where(
+                        tasks.c.id == row["id"],
+                        tasks.c.status == TaskStatus.PENDING.value,
+                        *guards,
+                    )
                     .values(
                         lease_owner=None,
+                        lease_key_id=None,
                         lease_expires_at=None,
                         run_after=retry_at,
                         error=error,
@@ -332,8 +360,12 @@ class WorkStore:
                 )
             )
             .mappings()
-            .one()
+            .first()
         )
+        if updated is None:
+            raise Conflict(
+                f"Task {row['id']} changed while this request ran; read it and try again"
+            )
         await record(
             conn,
             [
@@ -360,7 +392,7 @@ class WorkStore:
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.update(tasks)
-                .where(tasks.c.id.in_(list(task_ids)), tasks.c.lease_owner == owner)
+                .where(tasks.c.id.in_(list(task_ids)), *_held_by(owner, None))
                 .values(lease_expires_at=now + timedelta(seconds=lease_s))
             )
         return int(result.rowcount)
@@ -377,11 +409,12 @@ class WorkStore:
                         sa.update(tasks)
                         .where(
                             tasks.c.id.in_(list(task_ids)),
-                            tasks.c.lease_owner == owner,
+                            *_held_by(owner, None),
                             tasks.c.status == TaskStatus.PENDING.value,
                         )
                         .values(
                             lease_owner=None,
+                            lease_key_id=None,
                             lease_expires_at=None,
                             attempts=tasks.c.attempts - 1,
                             updated_at=now,
@@ -403,12 +436,36 @@ class WorkStore:
             await notify(conn, WORK_CHANNEL)
         return len(rows)
 
-    def _check_holder(self, row: sa.RowMapping, worker: str, now: Any) -> None:
+    def _check_holder(
+        self, row: sa.RowMapping, worker: str, principal: Principal | None, now: Any
+    ) -> None:
+        """Explain a refusal; the guarded update (`_held_by`) is what enforces it."""
         if row["status"] != TaskStatus.PENDING.value:
             raise Conflict(f"Task {row['id']} is {row['status']}, not pending")
         expires = row["lease_expires_at"]
-        if row["lease_owner"] != worker or expires is None or expires <= now:
-            raise Conflict(f"Task {row['id']} is not leased to worker {worker!r}; claim it first")
+        key_id = principal.key_id if principal else None
+        if (
+            row["lease_owner"] != worker
+            or row["lease_key_id"] != key_id
+            or expires is None
+            or expires <= now
+        ):
+            raise _not_held(row["id"], worker)
+
+
+def _not_held(task_id: str, worker: str) -> Conflict:
+    # The same answer whether another worker holds the lease or another key took it.
+    return Conflict(f"Task {task_id} is not leased to worker {worker!r}; claim it first")
+
+
+def _key_is(key_id: str | None) -> sa.ColumnElement[bool]:
+    return tasks.c.lease_key_id.is_(None) if key_id is None else tasks.c.lease_key_id == key_id
+
+
+def _held_by(worker: str, principal: Principal | None) -> list[sa.ColumnElement[bool]]:
+    """Guards for an update by the lease's holder: the worker named, and the API key that
+    claimed it (a principal) or no key at all (a dispatcher)."""
+    return [tasks.c.lease_owner == worker, _key_is(principal.key_id if principal else None)]
 
 
 async def _update_leased(
@@ -429,6 +486,7 @@ async def _update_leased(
             .where(
                 tasks.c.id == sa.bindparam("w_id"),
                 tasks.c.lease_owner == sa.bindparam("w_owner"),
+                tasks.c.lease_key_id.is_(None),
                 tasks.c.status == TaskStatus.PENDING.value,
             )
             .values({c: sa.bindparam(f"v_{c}", type_=tasks.c[c].type) for c in columns})

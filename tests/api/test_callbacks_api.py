@@ -184,10 +184,11 @@ async def credentials(client: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_account_shows_callback_credentials(api: httpx.AsyncClient, account: Account) -> None:
-    """GET /v1/account answers the account name, callback auth key and a whsec_ secret."""
+    """GET /v1/account answers the account, environment, callback auth key and a whsec_ secret."""
     creds = await credentials(api)
-    assert set(creds) == {"account", "callback_auth_key", "webhook_secret"}
+    assert set(creds) == {"account", "environment", "callback_auth_key", "webhook_secret"}
     assert creds["account"] == account.name
+    assert creds["environment"] == "live"
     assert creds["webhook_secret"].startswith("whsec_")
     assert len(creds["webhook_secret"]) > len("whsec_") + 16
     assert isinstance(creds["callback_auth_key"], str)
@@ -215,6 +216,7 @@ async def test_rotation_gives_a_new_secret_and_reports_the_previous(
     rotated = ok(await api.post("/v1/account/rotate_webhook_secret"))
     assert set(rotated) == {
         "account",
+        "environment",
         "callback_auth_key",
         "webhook_secret",
         "previous_webhook_secret",
@@ -246,6 +248,33 @@ async def test_credentials_are_per_account(
     assert mine["callback_auth_key"] != theirs["callback_auth_key"]
     ok(await api.post("/v1/account/rotate_webhook_secret"))
     assert await credentials(other) == theirs
+
+
+async def test_each_environment_has_its_own_credentials(
+    account: Account, client_factory: ClientFactory
+) -> None:
+    """A test key reads the test environment's auth key and secret, never the live ones."""
+    live = await credentials(client_factory(account.live_key))
+    test = await credentials(client_factory(account.test_key))
+    assert (live["account"], live["environment"]) == (account.name, "live")
+    assert (test["account"], test["environment"]) == (account.name, "test")
+    assert test["webhook_secret"].startswith("whsec_")
+    assert test["webhook_secret"] != live["webhook_secret"]
+    assert test["callback_auth_key"] != live["callback_auth_key"]
+
+
+async def test_rotation_acts_on_the_calling_keys_environment(
+    account: Account, client_factory: ClientFactory
+) -> None:
+    """A test key's rotation changes the test secret only; the live one stays as it was."""
+    live_client, test_client = client_factory(account.live_key), client_factory(account.test_key)
+    live, test = await credentials(live_client), await credentials(test_client)
+    rotated = ok(await test_client.post("/v1/account/rotate_webhook_secret"))
+    assert rotated["environment"] == "test"
+    assert rotated["previous_webhook_secret"] == test["webhook_secret"]
+    assert rotated["webhook_secret"] != live["webhook_secret"]
+    assert await credentials(live_client) == live
+    assert await credentials(test_client) == rotated
 
 
 # The outbox (no sender runs: deliveries stay pending)
@@ -399,6 +428,29 @@ async def test_sender_delivers_a_signed_callback(
     assert attempt["duration_ms"] >= 0
     assert attempt["at"] is not None
     assert "callback_delivered" in await actions(api, task_id)
+
+
+async def test_test_environment_callbacks_use_the_test_credentials(
+    account: Account,
+    client_factory: ClientFactory,
+    store: Store,
+    fast: CallbacksSettings,
+    receiver: Receiver,
+) -> None:
+    """A test task's callback carries the test auth key and verifies with the test secret only."""
+    test_client = client_factory(account.test_key)
+    live = await credentials(client_factory(account.live_key))
+    test = await credentials(test_client)
+    task = await create_task(test_client, TYPE, callback_url=receiver.url)
+    assert task["status"] == "completed"
+    async with sending(store, fast):
+        await settled(test_client, task["task_id"], "succeeded")
+    [received] = receiver.for_task(task["task_id"])
+    assert received.headers["scale-callback-auth"] == test["callback_auth_key"]
+    assert len(received.headers["webhook-signature"].split(" ")) == 1
+    standardwebhooks.Webhook(test["webhook_secret"]).verify(received.body, received.headers)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(live["webhook_secret"]).verify(received.body, received.headers)
 
 
 async def test_signature_verifies_with_old_and_new_secret_after_rotation(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +18,8 @@ import pytest
 
 from hookline.config import Settings
 from hookline.ingress import create_app
-from hookline.models import Scope
-from hookline.store import open_store
+from hookline.models import Environment, Scope
+from hookline.store import Store, open_store
 from tests.api.support import create_task, error_of, ok
 from tests.conftest import Account, AccountFactory, ClientFactory
 
@@ -250,6 +251,80 @@ async def test_complete_by_another_worker_answers_409(api: httpx.AsyncClient) ->
     assert got["status"] == "pending"
     assert got["response"] is None
     assert await actions(api, leased["task_id"]) == ["created", "claimed"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "body"),
+    [
+        pytest.param("heartbeat", {"lease_s": 3600}, id="heartbeat"),
+        pytest.param("complete", {"response": {"label": "stolen"}}, id="complete"),
+        pytest.param("fail", {"error": "nope"}, id="fail"),
+        pytest.param("fail", {"error": "nope", "retry": True}, id="fail-retry"),
+    ],
+)
+async def test_another_key_naming_the_worker_answers_409(
+    api: httpx.AsyncClient,
+    account: Account,
+    store: Store,
+    client_factory: ClientFactory,
+    verb: str,
+    body: dict[str, Any],
+) -> None:
+    """A key that did not claim the lease is refused as a wrong worker, even naming the worker."""
+    other_key = await store.accounts.create_key(
+        account=account.name, environment=Environment.LIVE, scopes={Scope.WORK}
+    )
+    other = client_factory(other_key)
+    leased = await claimed_task(api, "w1")
+    task_id = leased["task_id"]
+    before = await get(api, task_id)
+
+    stolen = error_of(await act(other, task_id, verb, worker="w1", **body), 409)
+    wrong_worker = error_of(await act(api, task_id, verb, worker="w2", **body), 409)
+
+    assert stolen == f"Task {task_id} is not leased to worker 'w1'; claim it first"
+    assert wrong_worker == stolen.replace("'w1'", "'w2'")
+    assert await get(api, task_id) == before
+    assert await actions(api, task_id) == ["created", "claimed"]
+    done = ok(await act(api, task_id, "complete", worker="w1", response={"label": "mine"}))
+    assert done["response"] == {"label": "mine"}
+
+
+async def test_a_new_claim_by_another_key_takes_the_expired_lease(
+    clocked: ClientFactory, clock: FakeClock, account: Account, store: Store
+) -> None:
+    """Once a lease expired, another key's claim holds it and the first key is refused."""
+    first = clocked(account.live_key)
+    second = clocked(
+        await store.accounts.create_key(
+            account=account.name, environment=Environment.LIVE, scopes={Scope.WORK}
+        )
+    )
+    task = await create_task(first, TYPE)
+    leased = await claim(first, "w1", lease_s=30)
+    assert leased["task_id"] == task["task_id"]
+    clock.advance(31)
+    again = await claim(second, "w1")
+    assert again["task_id"] == leased["task_id"]
+    assert again["lease"]["worker"] == "w1"
+    error_of(await act(first, leased["task_id"], "complete", worker="w1", response={}), 409)
+    beat = ok(await act(second, leased["task_id"], "heartbeat", worker="w1", lease_s=60))
+    assert beat["lease"]["worker"] == "w1"
+
+
+async def test_a_dispatcher_lease_refuses_every_key(
+    api: httpx.AsyncClient, store: Store, account: Account
+) -> None:
+    """A task the dispatcher holds cannot be completed through the API by naming its owner."""
+    task_type = f"disp-{uuid.uuid4().hex[:8]}"
+    task = await create_task(api, task_type)
+    [held] = await store.work.claim(owner="dispatcher-1", lease_s=60, limit=1, types=[task_type])
+    assert held.id == task["task_id"]
+
+    response = await act(api, held.id, "complete", worker="dispatcher-1", response={})
+
+    error_of(response, 409)
+    assert (await get(api, held.id))["status"] == "pending"
 
 
 async def test_complete_of_an_unclaimed_task_answers_409(api: httpx.AsyncClient) -> None:

@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 
 from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings
-from hookline.models import DeliveryStatus, NewTask, Principal
+from hookline.models import DeliveryStatus, Environment, NewTask, Principal
 from hookline.store import Store
 from tests.conftest import Account
 
@@ -70,7 +70,8 @@ class Receiver:
 
 @pytest.fixture
 async def receiver(store: Store, account: Account) -> AsyncIterator[Receiver]:
-    secret = (await store.accounts.credentials(account.name)).webhook_secret
+    # The tests below send test-environment tasks, signed with that environment's secret.
+    secret = (await store.accounts.credentials(account.name, Environment.TEST)).webhook_secret
     found = Receiver(secret=secret)
     app = web.Application()
     app.router.add_post("/cb", found.handle)

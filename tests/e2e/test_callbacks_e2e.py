@@ -92,8 +92,9 @@ def test_callbacks_survive_kill_9(
     }
     first: Server = start_server(tmp_path, env)
     key = first.test_key
-    account = httpx.get(f"{first.api_url}/account", auth=(key, "")).json()
-    receiver.secret = account["webhook_secret"]
+    # The first-start test key has no admin scope: read the test secret as an operator does.
+    shown = json.loads(first.cli("account", "show", "default").stdout)
+    receiver.secret = shown["test"]["webhook_secret"]
     url = f"http://127.0.0.1:{receiver.port}/cb"
     task_ids = [
         httpx.post(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, run_cli, start_server
+from tests.e2e.conftest import Server, free_port, run_cli, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +63,54 @@ def test_keys_create_rejects_unknown_scope(serve: Server) -> None:
     assert "submit,work,audit,admin" in result.stderr.replace(", ", ",")
 
 
+def test_test_keys_default_to_no_admin_and_empty_scopes_are_refused(serve: Server) -> None:
+    """`keys create --test` gives submit,work,audit; an empty --scopes is one line and exit 1."""
+    created = serve.cli("keys", "create", "--account", "lab", "--test")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    listed = serve.cli("keys", "list", "--account", "lab", "--json")
+    assert [json.loads(line)["scopes"] for line in listed.stdout.splitlines()] == [
+        "audit,submit,work"
+    ]
+    refused = httpx.get(f"{serve.api_url}/account", auth=(key, ""))
+    assert refused.status_code == 403
+    live = serve.cli("keys", "create", "--account", "lab")
+    assert "admin,audit,submit,work" in live.stderr + live.stdout
+
+    for empty in ("", " , "):
+        result = serve.cli("keys", "create", "--account", "lab", "--scopes", empty)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        [line] = result.stderr.strip().splitlines()
+        assert "--scopes" in line
+        assert "at least one" in line
+    listed = serve.cli("keys", "list", "--account", "lab", "--json")
+    assert len(listed.stdout.splitlines()) == 2
+
+
+def test_account_show_prints_both_environments(serve: Server) -> None:
+    """`account show` prints each environment's credentials, as GET /v1/account shows them."""
+    result = serve.cli("account", "show", "default")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert set(shown) == {"account", "live", "test"}
+    assert shown["account"] == "default"
+    created = serve.cli("keys", "create", "--test", "--scopes", "admin")
+    assert created.returncode == 0, created.stderr
+    match = re.search(r"test_\w+", created.stdout)
+    assert match is not None, created.stdout
+    test_admin = match.group(0)  # the first-start test key has no admin scope
+    for environment, key in (("live", serve.live_key), ("test", test_admin)):
+        api = httpx.get(f"{serve.api_url}/account", auth=(key, "")).json()
+        assert api["environment"] == environment
+        assert {k: api[k] for k in ("callback_auth_key", "webhook_secret")} == shown[environment]
+    assert shown["live"]["webhook_secret"] != shown["test"]["webhook_secret"]
+    assert shown["live"]["callback_auth_key"] != shown["test"]["callback_auth_key"]
+    missing = serve.cli("account", "show", "nobody")
+    assert missing.returncode != 0
+    assert "nobody" in missing.stderr
+
+
 def test_migrate_then_serve_keeps_data(tmp_path: Path, e2e_env: dict[str, str]) -> None:
     """`migrate` creates the schema; a restarted server keeps its tasks and prints no new keys."""
     migrated = run_cli("migrate", env=e2e_env, cwd=tmp_path)
@@ -110,6 +160,24 @@ def test_config_show_masks_password(tmp_path: Path, e2e_env: dict[str, str]) -> 
     assert "s3cret" not in result.stdout
 
 
+def test_config_show_masks_query_and_handler_credentials(
+    tmp_path: Path, e2e_env: dict[str, str]
+) -> None:
+    """`config show` masks a query-string password and the credentials in handler URLs."""
+    handlers = {"remote": {"kind": "http", "url": "https://bob:hunter2@w/work?api_key=k3y"}}
+    env = e2e_env | {
+        "HOOKLINE_DATABASE_URL": "postgresql+asyncpg://app@db.internal/hookline?password=s3cret",
+        "HOOKLINE_HANDLERS": json.dumps(handlers),
+    }
+    result = run_cli("config", "show", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["database_url"] == "postgresql+asyncpg://app@db.internal/hookline?password=***"
+    assert shown["handlers"]["remote"]["url"] == "https://bob:***@w/work?api_key=***"
+    for secret in ("s3cret", "hunter2", "k3y"):
+        assert secret not in result.stdout
+
+
 def test_bad_config_names_the_setting(tmp_path: Path, e2e_env: dict[str, str]) -> None:
     """A wrong setting stops start-up with a message naming it."""
     (tmp_path / "hookline.toml").write_text("[limits]\nmax_tagz = 3\n")
@@ -139,3 +207,34 @@ def test_raw_bad_input_over_http(serve: Server) -> None:
     assert "max_body_bytes" in huge.json()["error"]
     listed = httpx.get(f"{serve.api_url}/tasks", auth=(serve.live_key, "")).json()
     assert listed["total"] == 0
+
+
+def test_handler_credentials_stay_out_of_logs_and_errors(
+    tmp_path: Path, e2e_env: dict[str, str]
+) -> None:
+    """An http handler URL's password and token are masked in the start-up log and task errors."""
+    url = f"http://bob:s3cret@127.0.0.1:{free_port()}/work?token=t0ken"
+    handlers = {"remote": {"kind": "http", "url": url, "max_attempts": 1, "timeout_s": 2}}
+    env = e2e_env | {"HOOKLINE_HANDLERS": json.dumps(handlers)}
+    server = start_server(tmp_path, env)
+    try:
+        auth = (server.live_key, "")
+        task_id = httpx.post(f"{server.api_url}/task/remote", json={}, auth=auth).json()["task_id"]
+        deadline = time.monotonic() + 20
+        while (task := httpx.get(f"{server.api_url}/task/{task_id}", auth=auth).json())[
+            "status"
+        ] != "error" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        events = httpx.get(f"{server.api_url}/task/{task_id}/events", auth=auth).json()
+    finally:
+        server.stop()
+    assert task["status"] == "error"
+    assert "http://bob:***@127.0.0.1" in task["error"]
+    assert "token=***" in task["error"]
+    errored = [e for e in events["docs"] if e["action"] == "errored"]
+    assert errored[0]["reason"] == task["error"]
+    log = server.stderr_path.read_text()
+    assert "http://bob:***@127.0.0.1" in log
+    for text in (json.dumps(task), json.dumps(events), log):
+        assert "s3cret" not in text
+        assert "t0ken" not in text

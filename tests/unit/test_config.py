@@ -378,6 +378,28 @@ def test_masked_leaves_urls_without_a_password_alone(url: str, expected: str) ->
     assert masked(load_settings(environ={"HOOKLINE_DATABASE_URL": url}))["database_url"] == expected
 
 
+def test_masked_hides_credentials_in_query_and_handler_urls() -> None:
+    """masked() hides a query password in database_url and credentials in http handler URLs."""
+    settings = load_settings(
+        file_text=(
+            'database_url = "postgresql+asyncpg://hook@db/x?password=s3cret"\n'
+            "[handlers.remote]\n"
+            'kind = "http"\n'
+            'url = "https://bob:hunter2@worker/work?token=t0ken&mode=fast"\n'
+        )
+    )
+
+    out = masked(settings)
+
+    assert out["database_url"] == "postgresql+asyncpg://hook@db/x?password=***"
+    assert out["handlers"]["remote"]["url"] == "https://bob:***@worker/work?token=***&mode=fast"
+    assert out["handlers"]["echo"]["url"] is None
+    text = json.dumps(out)
+    assert "s3cret" not in text
+    assert "hunter2" not in text
+    assert "t0ken" not in text
+
+
 @pytest.mark.parametrize(
     ("section", "key", "expected"),
     [

@@ -365,6 +365,50 @@ async def test_http_closed_port_is_unreachable_and_retryable(
     assert url in outcome.error
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://bob:s3cret@127.0.0.1:{port}/work?token=t0ken", id="refused"),
+        pytest.param("http://bob:s3cret@127.0.0.1:99999/work?token=t0ken", id="invalid-port"),
+    ],
+)
+async def test_http_unreachable_error_masks_credentials(
+    session: aiohttp.ClientSession, url: str
+) -> None:
+    """The error text of an unreachable worker names its URL without password or token."""
+    url = url.format(port=free_port())
+
+    outcome = await HttpHandler(session, url, timeout_s=5)(task_factory())
+
+    assert isinstance(outcome, Failed)
+    assert "unreachable" in outcome.error
+    assert "bob:***@127.0.0.1" in outcome.error
+    assert "token=***" in outcome.error
+    assert "s3cret" not in outcome.error
+    assert "t0ken" not in outcome.error
+
+
+async def test_http_timeout_error_masks_credentials(session: aiohttp.ClientSession) -> None:
+    """The error text of a worker that timed out names its URL without the password."""
+    release = asyncio.Event()
+
+    async def work(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({})
+
+    async with worker({"/work": work}) as base:
+        try:
+            url = base.replace("http://", "http://bob:s3cret@") + "/work"
+            outcome = await HttpHandler(session, url, timeout_s=0.2)(task_factory())
+        finally:
+            release.set()
+
+    assert isinstance(outcome, Failed)
+    assert "timed out" in outcome.error
+    assert "bob:***@" in outcome.error
+    assert "s3cret" not in outcome.error
+
+
 async def test_http_redirect_is_not_followed(session: aiohttp.ClientSession) -> None:
     """A 302 answer is a failure; the handler does not go to the Location."""
     followed: list[str] = []
@@ -420,6 +464,18 @@ async def test_build_handlers_builds_each_configured_kind(
     assert "http://127.0.0.1:9/work" in specs["remote"].description
     assert await specs["local"].handler(task_factory(id="task_x")) == Completed(
         response={"seen": "task_x", "params": task_factory().params, "status": "pending"}
+    )
+
+
+async def test_build_handlers_description_masks_credentials(
+    session: aiohttp.ClientSession,
+) -> None:
+    """An http handler's description (logged at start-up) shows its URL with secrets masked."""
+    url = "https://bob:s3cret@worker.example/work?api_key=k3y&mode=fast"
+    specs = build_handlers({"remote": HandlerSettings(kind="http", url=url)}, session)
+
+    assert specs["remote"].description == (
+        "http https://bob:***@worker.example/work?api_key=***&mode=fast"
     )
 
 

@@ -18,7 +18,7 @@ NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 RESPONSE = {"category": "cat"}
 ERROR = "worker answered 400: bad params"
 TIMES_REDONE = 2
-RELEASED = {"lease_owner": None, "lease_expires_at": None, "run_after": None}
+RELEASED = {"lease_owner": None, "lease_key_id": None, "lease_expires_at": None, "run_after": None}
 
 PENDING = TaskStatus.PENDING
 COMPLETED = TaskStatus.COMPLETED
