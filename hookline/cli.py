@@ -620,7 +620,7 @@ def account() -> None:
     """Show an account's callback credentials."""
 
 
-@account.command("show")
+@account.command("show", short_help="Print an account's callback credentials (both environments).")
 @common
 @click.argument("name")
 def account_show(config: str | None, database_url: str | None, name: str) -> None:

@@ -95,7 +95,7 @@ def test_account_show_prints_both_environments(serve: Server) -> None:
     shown = json.loads(result.stdout)
     assert set(shown) == {"account", "live", "test"}
     assert shown["account"] == "default"
-    created = serve.cli("keys", "create", "--test", "--scopes", "admin")
+    created = serve.cli("keys", "create", "--account", "default", "--test", "--scopes", "admin")
     assert created.returncode == 0, created.stderr
     match = re.search(r"test_\w+", created.stdout)
     assert match is not None, created.stdout
