@@ -149,9 +149,12 @@ async def test_thousand_callbacks_through_failures_all_arrive(
     await wait_for(lambda: len(receiver.ok) == 1000, timeout_s=60)
     assert receiver.bad_signatures == 0
 
-    # Duplicates only where the sender could not know the outcome (it timed out).
-    duplicated = {t for t, n in receiver.ok.items() if n > 1}
-    assert {modes[t] for t in duplicated} <= {"timeout"}
+    # Duplicates only where the sender could not know the outcome: it timed out waiting
+    # for an answer (the "timeout" mode always; under load, any slow answer may).
+    for task_id in (t for t, n in receiver.ok.items() if n > 1):
+        [delivery] = await store.deliveries.for_task(account.test, task_id)
+        errors = [a.error for a in delivery.attempt_log]
+        assert "timeout" in errors, (modes[task_id], errors)
     # Retries waited for the schedule (0.3 s ±20%), and for Retry-After on a 429.
     for task_id, mode in modes.items():
         arrivals = receiver.seen[task_id]
