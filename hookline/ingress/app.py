@@ -18,11 +18,13 @@ from hookline.config import Settings
 from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, tasks, trail, work
 from hookline.ingress.auth import Authenticator
+from hookline.ingress.contract import check_body, check_query, contract_for
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
     handle_http_exception,
     handle_unexpected,
+    read_body,
     require,
 )
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
@@ -110,11 +112,20 @@ def _route(path: str, by_method: dict[str, Api]) -> Route:
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
         require(who, api.scope)
+        await _check(request, api)
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
 
     names = [api.name for api in by_method.values() if api.name]
     return Route(path, endpoint, methods=list(by_method), name=names[0] if names else None)
+
+
+async def _check(request: Request, api: Api) -> None:
+    """Check the request against the endpoint's contract, the one `/v1/openapi.json` publishes."""
+    contract = contract_for(api.method, api.path)
+    check_query(contract, {key: request.query_params.getlist(key) for key in request.query_params})
+    if api.body in ("object", "array"):
+        check_body(contract, await read_body(request))
 
 
 async def healthz(request: Request) -> Response:
