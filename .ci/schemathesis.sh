@@ -39,14 +39,14 @@ for _ in $(seq 100); do
 done
 
 status=0
-schemathesis run "$url/v1/openapi.json" \
+SCHEMATHESIS_HOOKS=tests.fuzz.hooks schemathesis run "$url/v1/openapi.json" \
   --url "$url" \
   --auth "$key:" \
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
   --max-time "${SCHEMATHESIS_MAX_TIME:-150}" \
   --seed "${SCHEMATHESIS_SEED:-1}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   "$@" || status=$?
 if [ "$status" -ne 0 ] && grep -q "request_failed" "$work/api.log"; then

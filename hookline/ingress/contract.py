@@ -38,8 +38,12 @@ MAX_SECONDS = 10**9
 # --- building blocks ---------------------------------------------------------------------------
 
 
+_NO_NUL = r"^[^\u0000]*$"
+"""No string may hold NUL: PostgreSQL cannot store it, so no backend takes it."""
+
+
 def _string(min_length: int = 0, max_length: int | None = None, **more: Any) -> Schema:
-    schema: Schema = {"type": "string"}
+    schema: Schema = {"type": "string", "pattern": _NO_NUL}
     if min_length:
         schema["minLength"] = min_length
     if max_length is not None:
@@ -68,13 +72,28 @@ def _comma_list(values: Sequence[str]) -> Schema:
     return _string(1, pattern=rf"^ *{item} *(, *{item} *)*$")
 
 
-_BLANKLESS = r"\S"
+_BLANKLESS = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 """A required text field: at least one non-space character."""
-_ANY: Schema = {}
-_JSON_OBJECT: Schema = {"type": "object"}
+_ANY: Schema = {"$ref": "#/components/schemas/JSONValue"}
+_JSON_OBJECT: Schema = {
+    "type": "object",
+    "propertyNames": {"pattern": _NO_NUL},
+    "additionalProperties": _ANY,
+}
+JSON_VALUE: Schema = {
+    "description": "Any JSON value without NUL in its strings",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": _NO_NUL},
+        {"type": "array", "items": _ANY},
+        _JSON_OBJECT,
+    ],
+}
 _TIME = _string(format="date-time")
 _NULLABLE_TIME = _nullable(_TIME)
-_HTTP_URL = _string(1, 2048, pattern=r"^https?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#][^\s]*)?$")
+_HTTP_URL = _string(
+    1, 2048, pattern=r"^https?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#][^\s\u0000]*)?$"
+)
 """What `check_callback_url` accepts, narrowed to what is easy to state: http(s) and a host."""
 _NAME = _string(1, MAX_NAME_LENGTH, pattern=_BLANKLESS)
 _TAG = _string(1, 200)
@@ -179,23 +198,30 @@ AUDIT_LIST: dict[str, Param] = {
 _WORKER = _string(1, 200, pattern=_BLANKLESS)
 _LEASE_S: Schema = {"type": "number", "minimum": 1, "maximum": MAX_LEASE_S}
 _REASON = _object(reason=_string())
+_METADATA = _JSON_OBJECT | {"description": "The new metadata (any JSON object); replaces the old."}
+_PARAMS = _JSON_OBJECT | {"description": "Params merged over the current ones into a new version."}
 
-_CREATE_TASK = _object(
-    callback_url=_string(max_length=2048, pattern=_HTTP_URL["pattern"] + "|^$"),
-    instruction=_string(),
-    unique_id=_string(1, MAX_UNIQUE_ID_LENGTH),
-    tags=_TAGS,
-    metadata=_JSON_OBJECT,
-    project=_string(0, MAX_NAME_LENGTH),
-    batch=_string(0, MAX_NAME_LENGTH),
-    priority={"type": "integer", "minimum": -INT32, "maximum": INT32},
-) | {
-    "additionalProperties": True,
-    "description": (
-        "The task fields below; every other field is a param of the task type "
-        "(checked against the type's params schema)."
-    ),
-}
+_CREATE_TASK = (
+    _JSON_OBJECT
+    | _object(
+        callback_url=_string(max_length=2048, pattern=_HTTP_URL["pattern"] + "|^$"),
+        instruction=_string(),
+        unique_id=_string(1, MAX_UNIQUE_ID_LENGTH),
+        tags=_TAGS,
+        metadata=_JSON_OBJECT,
+        project=_string(1, MAX_NAME_LENGTH),
+        batch=_string(1, MAX_NAME_LENGTH),
+        priority={"type": "integer", "minimum": -INT32, "maximum": INT32},
+    )
+    | {
+        "propertyNames": {"pattern": _NO_NUL},
+        "additionalProperties": _ANY,
+        "description": (
+            "The task fields below; every other field is a param of the task type "
+            "(checked against the type's params schema)."
+        ),
+    }
+)
 _AUDIT = _object(
     accepted=_BOOL,
     result=_enum([r.value for r in ReviewResult]),
@@ -225,7 +251,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
         "Task", _object(["unique_id"], unique_id=_string(1, MAX_UNIQUE_ID_LENGTH)), path=_TASK_ID
     ),
     ("DELETE", "/v1/task/{task_id}/unique_id"): Contract("Task", path=_TASK_ID),
-    ("POST", "/v1/task/{task_id}/setMetadata"): Contract("Task", _JSON_OBJECT, path=_TASK_ID),
+    ("POST", "/v1/task/{task_id}/setMetadata"): Contract("Task", _METADATA, path=_TASK_ID),
     ("POST", "/v1/task/{task_id}/tags"): Contract("Task", _TAGS, path=_TASK_ID),
     ("PUT", "/v1/task/{task_id}/tags"): Contract("Task", _TAGS, path=_TASK_ID),
     ("DELETE", "/v1/task/{task_id}/tags"): Contract("Task", _TAGS, path=_TASK_ID),
@@ -241,9 +267,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/v1/projects"): Contract("ProjectList"),
     ("GET", "/v1/projects/{name}"): Contract("Project", path={"name": _NAME}),
-    ("POST", "/v1/projects/{name}/setParams"): Contract(
-        "Project", _JSON_OBJECT, path={"name": _NAME}
-    ),
+    ("POST", "/v1/projects/{name}/setParams"): Contract("Project", _PARAMS, path={"name": _NAME}),
     ("POST", "/v1/batches"): Contract(
         "Batch",
         _object(
@@ -264,9 +288,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ("GET", "/v1/batches/{name}"): Contract("Batch", path={"name": _NAME}),
     ("POST", "/v1/batches/{name}/finalize"): Contract("Batch", path={"name": _NAME}),
     ("GET", "/v1/batches/{name}/status"): Contract("BatchCounts", path={"name": _NAME}),
-    ("POST", "/v1/batches/{name}/setMetadata"): Contract(
-        "Batch", _JSON_OBJECT, path={"name": _NAME}
-    ),
+    ("POST", "/v1/batches/{name}/setMetadata"): Contract("Batch", _METADATA, path={"name": _NAME}),
     ("POST", "/v1/files/upload"): Contract("File"),
     ("POST", "/v1/files/import"): Contract("File", _object(["file_url"], file_url=_HTTP_URL)),
     ("GET", "/v1/files/{file_id}"): Contract("FileContent", path={"file_id": _OBJECT_ID}),
@@ -285,7 +307,11 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ),
     ("POST", "/v1/task/{task_id}/complete"): Contract(
         "LeasedTask",
-        _object(["worker", "response"], worker=_WORKER, response={"not": {"type": "null"}}),
+        _object(
+            ["worker", "response"],
+            worker=_WORKER,
+            response={"allOf": [_ANY, {"not": {"type": "null"}}]},
+        ),
         path=_TASK_ID,
     ),
     ("POST", "/v1/task/{task_id}/fail"): Contract(
@@ -467,6 +493,7 @@ def _page(item: Schema, *, token: bool = True) -> Schema:
 
 
 ANSWERS: dict[str, Schema] = {
+    "JSONValue": JSON_VALUE,
     "Error": _object(["status_code", "error"], status_code={"type": "integer"}, error=_string(1)),
     "Task": _TASK,
     "LeasedTask": _LEASED_TASK,
@@ -540,12 +567,14 @@ def _formats() -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(formats=())
 
     @checker.checks("date-time")
-    def _date_time(value: object) -> bool:  # pragma: no cover - only answers carry it
-        return isinstance(value, str)
+    def _date_time(value: object) -> bool:
+        """Scale's `2024-01-02T03:04:05.678Z`, as answers carry it."""
+        return not isinstance(value, str) or bool(_ANSWER_TIME.fullmatch(value))
 
     return checker
 
 
+_ANSWER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 _CHECKER = _formats()
 _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
 
@@ -571,10 +600,17 @@ _Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
 )
 
 
+def validator_for(schema: Schema) -> jsonschema.protocols.Validator:
+    """A validator for one of the document's schemas (its `$ref`s resolve to `ANSWERS`)."""
+    root = schema | {"components": {"schemas": ANSWERS}}
+    validator: jsonschema.protocols.Validator = _Validator(root, format_checker=_CHECKER)
+    return validator
+
+
 def _validator(schema: Schema) -> jsonschema.protocols.Validator:
     key = id(schema)
     if key not in _VALIDATORS:
-        _VALIDATORS[key] = _Validator(schema, format_checker=_CHECKER)
+        _VALIDATORS[key] = validator_for(schema)
     return _VALIDATORS[key]
 
 
