@@ -39,7 +39,7 @@ for _ in $(seq 100); do
 done
 
 status=0
-SCHEMATHESIS_HOOKS=tests.fuzz.hooks schemathesis run "$url/v1/openapi.json" \
+SCHEMATHESIS_HOOKS=tests.fuzz.hooks schemathesis --config-file .ci/schemathesis.toml run "$url/v1/openapi.json" \
   --url "$url" \
   --auth "$key:" \
   --checks all \

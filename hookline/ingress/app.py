@@ -103,11 +103,15 @@ def _routes(apis: tuple[Api, ...]) -> list[Route]:
     by_path: dict[str, dict[str, Api]] = {}
     for api in apis:
         by_path.setdefault(api.path, {})[api.method] = api
-    return [_route(path, by_method) for path, by_method in by_path.items()]
+    fixed = {path: sorted(methods) for path, methods in by_path.items() if "{" not in path}
+    return [_route(path, by_method, fixed) for path, by_method in by_path.items()]
 
 
-def _route(path: str, by_method: dict[str, Api]) -> Route:
+def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) -> Route:
     async def endpoint(request: Request) -> Response:
+        if "{" in path and request.url.path in fixed:
+            # `GET /v1/files/upload` matches `/v1/files/{file_id}` too: the fixed path wins.
+            raise HTTPException(405, headers={"Allow": ", ".join(fixed[request.url.path])})
         api = by_method[request.method if request.method != "HEAD" else "GET"]
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
@@ -125,7 +129,8 @@ async def _check(request: Request, api: Api) -> None:
     contract = contract_for(api.method, api.path)
     check_query(contract, {key: request.query_params.getlist(key) for key in request.query_params})
     if api.body in ("object", "array"):
-        check_body(contract, await read_body(request))
+        body = await read_body(request)
+        check_body(contract, body, given=bool((await request.body()).strip()))
 
 
 async def healthz(request: Request) -> Response:
@@ -168,7 +173,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
     validator = ParamValidator(
         {name: dict(t.params_schema) for name, t in settings.types.items() if t.params_schema}
     )
-    document = openapi_document(API)
+    document = openapi_document(API, max_tags=settings.limits.max_tags)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)

@@ -43,7 +43,9 @@ _NO_NUL = r"^[^\u0000]*$"
 
 
 def _string(min_length: int = 0, max_length: int | None = None, **more: Any) -> Schema:
-    schema: Schema = {"type": "string", "pattern": _NO_NUL}
+    schema: Schema = (
+        {"type": "string"} if "format" in more else {"type": "string", "pattern": _NO_NUL}
+    )
     if min_length:
         schema["minLength"] = min_length
     if max_length is not None:
@@ -56,7 +58,13 @@ def _nullable(schema: Schema) -> Schema:
 
 
 def _object(required: Sequence[str] = (), **properties: Schema) -> Schema:
-    schema: Schema = {"type": "object", "properties": properties}
+    """An object with these `properties`; any other field is JSON without NUL, and ignored."""
+    schema: Schema = {
+        "type": "object",
+        "properties": properties,
+        "propertyNames": {"pattern": _NO_NUL},
+        "additionalProperties": {"$ref": "#/components/schemas/JSONValue"},
+    }
     if required:
         schema["required"] = list(required)
     return schema
@@ -97,7 +105,9 @@ _HTTP_URL = _string(
 """What `check_callback_url` accepts, narrowed to what is easy to state: http(s) and a host."""
 _NAME = _string(1, MAX_NAME_LENGTH, pattern=_BLANKLESS)
 _TAG = _string(1, 200)
-_TAGS: Schema = {"type": "array", "items": _TAG}
+TAGS: Schema = {"type": "array", "items": _TAG}
+"""A tag list; the document adds limits.max_tags as its maxItems."""
+_TAGS = TAGS
 _OBJECT_ID = _string(pattern=r"^[0-9a-f]{24}$")
 _TIME_PATTERN = (
     r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
@@ -126,6 +136,8 @@ class Param:
     schema: Schema
     repeated: bool = False
     description: str | None = None
+    alias_of: str | None = None
+    """Scale's other name for a parameter: documented with it, never given together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +157,11 @@ _PAGE_PARAMS = {"limit": Param(_LIMIT), "next_token": Param(_string(1, format="e
 _SINCE_UNTIL = {"since": Param(_QUERY_TIME), "until": Param(_QUERY_TIME)}
 
 TASK_LIST: dict[str, Param] = {
+    "start_time": Param(_QUERY_TIME, alias_of="created_after"),
+    "end_time": Param(_QUERY_TIME, alias_of="created_before"),
     **{
         name: Param(_QUERY_TIME)
         for name in (
-            "start_time",
-            "end_time",
             "created_after",
             "created_before",
             "updated_after",
@@ -234,6 +246,11 @@ _AUDIT = _object(
         "the corrected `response`."
     ),
     "anyOf": [{"required": ["accepted"]}, {"required": ["result"]}],
+    "if": {"required": ["response"]},
+    "then": {
+        "required": ["result"],
+        "properties": {"result": {"const": "fixed"}, "response": {"not": {"type": "null"}}},
+    },
 }
 
 CONTRACTS: dict[tuple[str, str], Contract] = {
@@ -654,14 +671,16 @@ def _field_message(where: str, error: jsonschema.ValidationError) -> str:
     return f"{where} must be {_expected(schema)}"
 
 
-def check_body(contract: Contract, body: Any) -> None:
+def check_body(contract: Contract, body: Any, *, given: bool = True) -> None:
     """Raise `Invalid` naming the first field of `body` its contract refuses.
+
+    `given` says whether the request had a body at all (a JSON `null` is one).
 
     Raises:
         Invalid: the body does not match the endpoint's schema.
     """
     schema = contract.body
-    if schema is None or (body is None and not contract.body_required):
+    if schema is None or (not given and not contract.body_required):
         return
     if body is None and schema.get("type") == "object":
         raise Invalid("The request body must be a JSON object, got null")
@@ -673,7 +692,7 @@ def check_body(contract: Contract, body: Any) -> None:
         missing = [name for name in error.validator_value if name not in error.instance]
         prefix = "".join(f"{part}." for part in path)
         raise Invalid(f"Missing required field {prefix + missing[0]!r}")
-    if error.validator == "anyOf" and not path:
+    if (error.validator == "anyOf" and not path) or "then" in error.schema_path:
         raise Invalid(schema.get("description", f"The request body is invalid: {error.message}"))
     if not path:
         raise Invalid(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import hookline
-from hookline.ingress.contract import ANSWERS, Contract, contract_for
+from hookline.ingress.contract import ANSWERS, TAGS, Contract, contract_for
 
 _MULTIPART = {
     "multipart/form-data": {
@@ -69,8 +69,11 @@ def _parameters(api: Described, contract: Contract) -> list[dict[str, Any]]:
         }
         for name in re.findall(r"{(\w+)}", api.path)
     ]
+    aliases = {p.alias_of: n for n, p in contract.params.items() if p.alias_of}
     for name in api.params:
         param = contract.params[name]
+        if param.alias_of is not None:
+            continue  # described with the parameter it stands for
         parameter: dict[str, Any] = {"name": name, "in": "query", "required": False}
         if param.repeated:
             parameter |= {
@@ -80,8 +83,11 @@ def _parameters(api: Described, contract: Contract) -> list[dict[str, Any]]:
             }
         else:
             parameter["schema"] = param.schema
-        if param.description:
-            parameter["description"] = param.description
+        description = [param.description or param.schema.get("description", "")]
+        if name in aliases:
+            description.append(f"Scale's alias `{aliases[name]}` is accepted too (give only one).")
+        if any(description):
+            parameter["description"] = " ".join(d for d in description if d)
         parameters.append(parameter)
     return parameters
 
@@ -101,7 +107,17 @@ def _success(contract: Contract) -> dict[str, Any]:
     return {"200": _json("Success", _ref(contract.answer))}
 
 
-def _operation(api: Described) -> dict[str, Any]:
+def _with_max_tags(schema: dict[str, Any], max_tags: int) -> dict[str, Any]:
+    """`schema` with limits.max_tags as the length limit of its tags (a setting, not a constant)."""
+    if schema is TAGS:
+        return schema | {"maxItems": max_tags}
+    if "tags" in schema.get("properties", {}):
+        tags = schema["properties"]["tags"] | {"maxItems": max_tags}
+        return schema | {"properties": schema["properties"] | {"tags": tags}}
+    return schema
+
+
+def _operation(api: Described, max_tags: int) -> dict[str, Any]:
     contract = contract_for(api.method, api.path)
     operation: dict[str, Any] = {
         "summary": api.summary,
@@ -115,14 +131,25 @@ def _operation(api: Described) -> dict[str, Any]:
     if api.body == "multipart":
         operation["requestBody"] = {"required": True, "content": _MULTIPART}
     elif api.body is not None and contract.body is not None:
+        schema = (
+            contract.body if api.method == "DELETE" else _with_max_tags(contract.body, max_tags)
+        )
         operation["requestBody"] = {
             "required": contract.body_required,
-            "content": {"application/json": {"schema": contract.body}},
+            "content": {"application/json": {"schema": schema}},
+        }
+    if (api.method, api.path) == ("POST", "/v1/task/{key}"):
+        operation["responses"]["200"]["links"] = {
+            "GetTask": {
+                "operationId": "get_v1_task_key",
+                "parameters": {"key": "$response.body#/task_id"},
+            }
         }
     return operation
 
 
-def openapi_document(apis: Iterable[Described]) -> dict[str, Any]:
+def openapi_document(apis: Iterable[Described], *, max_tags: int) -> dict[str, Any]:
+    """The document for the route table; `max_tags` is limits.max_tags."""
     status = {
         "type": "object",
         "required": ["status"],
@@ -155,7 +182,7 @@ def openapi_document(apis: Iterable[Described]) -> dict[str, Any]:
         },
     }
     for api in apis:
-        paths.setdefault(api.path, {})[api.method.lower()] = _operation(api)
+        paths.setdefault(api.path, {})[api.method.lower()] = _operation(api, max_tags)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -176,3 +176,42 @@ async def test_times_outside_the_generated_pattern_are_still_read(
 ) -> None:
     """Any date or time fromisoformat reads is accepted, not only what the pattern generates."""
     ok(await api.get("/v1/tasks", params={"created_after": value}))
+
+
+@pytest.mark.parametrize("path", ["/v1/files/upload", "/v1/files/import"])
+async def test_a_fixed_path_answers_405_rather_than_matching_a_parameter(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    """GET on a POST-only fixed path is a 405 naming POST, not a 404 for a file of that id."""
+    response = await api.get(path)
+    error_of(response, 405)
+    assert response.headers["allow"] == "POST"
+
+
+async def test_scale_aliases_are_documented_with_the_parameter_they_stand_for(
+    api: httpx.AsyncClient,
+) -> None:
+    """start_time and end_time are described under created_after and created_before."""
+    served = await document(api)
+    parameters = {p["name"]: p for p in served["paths"]["/v1/tasks"]["get"]["parameters"]}
+    assert "start_time" not in parameters
+    assert "`start_time`" in parameters["created_after"]["description"]
+    assert "`end_time`" in parameters["created_before"]["description"]
+
+
+async def test_tag_lists_are_documented_with_the_configured_limit(api: httpx.AsyncClient) -> None:
+    """The document's tag lists carry limits.max_tags, except for deleting tags."""
+    served = await document(api)
+    tags = served["paths"]["/v1/task/{task_id}/tags"]
+    for method in ("post", "put"):
+        assert tags[method]["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 5
+    assert "maxItems" not in tags["delete"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+async def test_a_null_body_is_refused_where_the_body_is_optional(api: httpx.AsyncClient) -> None:
+    """An optional body may be absent, but a JSON null is not an object."""
+    ok(await api.post("/v1/callbacks/replay"))
+    response = await api.post(
+        "/v1/callbacks/replay", content=b"null", headers={"content-type": "application/json"}
+    )
+    assert "JSON object" in error_of(response, 400)
