@@ -8,7 +8,7 @@
 # schemathesis on PATH (`pip install -e '.[test]'`).
 #
 #   SCHEMATHESIS_MAX_EXAMPLES (default 30), SCHEMATHESIS_MAX_TIME (seconds,
-#   default 150), SCHEMATHESIS_SEED (default 1) bound the run; extra arguments
+#   default 120), SCHEMATHESIS_SEED (default 1) bound the run; extra arguments
 #   go to `schemathesis run` as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ SCHEMATHESIS_HOOKS=tests.fuzz.hooks schemathesis --config-file .ci/schemathesis.
   --auth "$key:" \
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
-  --max-time "${SCHEMATHESIS_MAX_TIME:-150}" \
+  --max-time "${SCHEMATHESIS_MAX_TIME:-120}" \
   --seed "${SCHEMATHESIS_SEED:-1}" \
   --workers 1 \
   --request-timeout 10 \
