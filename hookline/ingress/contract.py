@@ -20,15 +20,13 @@ from jsonschema.exceptions import best_match
 from hookline.errors import Invalid
 from hookline.ingress import catalog, trail
 from hookline.ingress.query import MAX_LIMIT, REVIEW_STATUSES, TASK_LIST_PARAMS, parse_time
+from hookline.ingress.tasks import MAX_WAIT_S
+from hookline.ingress.work import MAX_LEASE_S
 from hookline.models import BatchStatus, DeliveryStatus, ReviewResult, TaskStatus
 from hookline.submission import MAX_NAME_LENGTH, MAX_UNIQUE_ID_LENGTH, type_name
 
 Schema = dict[str, Any]
 
-MAX_LEASE_S = 24 * 3600
-"""The longest lease a claim or heartbeat may ask for (`work.MAX_LEASE_S`)."""
-MAX_WAIT_S = 60
-"""The longest `?wait_s=` of `GET /v1/task/{id}` (`tasks.MAX_WAIT_S`)."""
 INT32 = 2**31 - 1
 """Integers stored in a database INTEGER column are within ±INT32."""
 MAX_SECONDS = 10**9
@@ -695,10 +693,7 @@ def check_body(contract: Contract, body: Any, *, given: bool = True) -> None:
     if (error.validator == "anyOf" and not path) or "then" in error.schema_path:
         raise Invalid(schema.get("description", f"The request body is invalid: {error.message}"))
     if not path:
-        raise Invalid(
-            f"The request body must be {_expected(schema).replace('a JSON object', 'a JSON object')}"
-            f", got {type_name(body)}"
-        )
+        raise Invalid(f"The request body must be {_expected(schema)}, got {type_name(body)}")
     where = "Field " + repr(".".join(str(p) for p in path))
     if path[0] == "tags" or schema.get("type") == "array":
         where = f"Field {'tags' if schema.get('type') != 'array' else 'body'!r}"
