@@ -107,6 +107,24 @@ def _success(contract: Contract) -> dict[str, Any]:
     return {"200": _json("Success", _ref(contract.answer))}
 
 
+def _operation_id(api: Described) -> str:
+    return f"{api.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', api.path).strip('_')}"
+
+
+def _task_links(apis: list[Described]) -> dict[str, Any]:
+    """Links from a created task to every operation on a task, for stateful fuzzing."""
+    links: dict[str, Any] = {}
+    for api in apis:
+        if api.path == "/v1/task/{key}" and api.method == "GET":
+            name, parameters = "get", {"key": "$response.body#/task_id"}
+        elif "{task_id}" in api.path:
+            name, parameters = _operation_id(api), {"task_id": "$response.body#/task_id"}
+        else:
+            continue
+        links[name] = {"operationId": _operation_id(api), "parameters": parameters}
+    return links
+
+
 def _with_max_tags(schema: dict[str, Any], max_tags: int) -> dict[str, Any]:
     """`schema` with limits.max_tags as the length limit of its tags (a setting, not a constant)."""
     if schema is TAGS:
@@ -121,7 +139,7 @@ def _operation(api: Described, max_tags: int) -> dict[str, Any]:
     contract = contract_for(api.method, api.path)
     operation: dict[str, Any] = {
         "summary": api.summary,
-        "operationId": f"{api.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', api.path).strip('_')}",
+        "operationId": _operation_id(api),
         "tags": [api.path.split("/")[2]],
         "parameters": _parameters(api, contract),
         "responses": _success(contract) | {code: _error(text) for code, text in _ERRORS.items()},
@@ -137,13 +155,6 @@ def _operation(api: Described, max_tags: int) -> dict[str, Any]:
         operation["requestBody"] = {
             "required": contract.body_required,
             "content": {"application/json": {"schema": schema}},
-        }
-    if (api.method, api.path) == ("POST", "/v1/task/{key}"):
-        operation["responses"]["200"]["links"] = {
-            "GetTask": {
-                "operationId": "get_v1_task_key",
-                "parameters": {"key": "$response.body#/task_id"},
-            }
         }
     return operation
 
@@ -181,8 +192,10 @@ def openapi_document(apis: Iterable[Described], *, max_tags: int) -> dict[str, A
             }
         },
     }
+    apis = list(apis)
     for api in apis:
         paths.setdefault(api.path, {})[api.method.lower()] = _operation(api, max_tags)
+    paths["/v1/task/{key}"]["post"]["responses"]["200"]["links"] = _task_links(apis)
     return {
         "openapi": "3.1.0",
         "info": {

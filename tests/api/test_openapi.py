@@ -215,3 +215,19 @@ async def test_a_null_body_is_refused_where_the_body_is_optional(api: httpx.Asyn
         "/v1/callbacks/replay", content=b"null", headers={"content-type": "application/json"}
     )
     assert "JSON object" in error_of(response, 400)
+
+
+async def test_a_created_task_links_to_every_operation_on_a_task(api: httpx.AsyncClient) -> None:
+    """The create answer links its task_id to each task operation, so a fuzzer reaches them."""
+    served = await document(api)
+    links = served["paths"]["/v1/task/{key}"]["post"]["responses"]["200"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    on_a_task = {
+        operation["operationId"]
+        for path, operations in served["paths"].items()
+        if "{task_id}" in path or path == "/v1/task/{key}"
+        for method, operation in operations.items()
+        if (path, method) != ("/v1/task/{key}", "post")
+    }
+    assert targets == on_a_task
+    assert len(targets) == 17
