@@ -126,11 +126,15 @@ def _task_links(apis: list[Described]) -> dict[str, Any]:
 
 
 def _with_max_tags(schema: dict[str, Any], max_tags: int) -> dict[str, Any]:
-    """`schema` with limits.max_tags as the length limit of its tags (a setting, not a constant)."""
+    """`schema` saying limits.max_tags (a setting): at most that many distinct tags.
+
+    Not `maxItems`: repeated tags count once, and adding counts the task's own.
+    """
+    note = {"description": f"At most {max_tags} distinct tags (limits.max_tags) on the task."}
     if schema is TAGS:
-        return schema | {"maxItems": max_tags}
+        return schema | note
     if "tags" in schema.get("properties", {}):
-        tags = schema["properties"]["tags"] | {"maxItems": max_tags}
+        tags = schema["properties"]["tags"] | note
         return schema | {"properties": schema["properties"] | {"tags": tags}}
     return schema
 
