@@ -55,6 +55,13 @@ def _nullable(schema: Schema) -> Schema:
     return schema | {"type": [schema["type"], "null"]}
 
 
+def _opt(schema: Schema) -> Schema:
+    """An optional field the handler also takes as null, meaning absent (as clients send it)."""
+    if "enum" in schema:
+        return schema | {"type": [schema["type"], "null"], "enum": [*schema["enum"], None]}
+    return _nullable(schema)
+
+
 def _object(required: Sequence[str] = (), **properties: Schema) -> Schema:
     """An object with these `properties`; any other field is JSON without NUL, and ignored."""
     schema: Schema = {
@@ -207,21 +214,21 @@ AUDIT_LIST: dict[str, Param] = {
 
 _WORKER = _string(1, 200, pattern=_BLANKLESS)
 _LEASE_S: Schema = {"type": "number", "minimum": 1, "maximum": MAX_LEASE_S}
-_REASON = _object(reason=_string())
+_REASON = _object(reason=_opt(_string()))
 _METADATA = _JSON_OBJECT | {"description": "The new metadata (any JSON object); replaces the old."}
 _PARAMS = _JSON_OBJECT | {"description": "Params merged over the current ones into a new version."}
 
 _CREATE_TASK = (
     _JSON_OBJECT
     | _object(
-        callback_url=_string(max_length=2048, pattern=_HTTP_URL["pattern"] + "|^$"),
-        instruction=_string(),
-        unique_id=_string(1, MAX_UNIQUE_ID_LENGTH),
-        tags=_TAGS,
-        metadata=_JSON_OBJECT,
-        project=_string(1, MAX_NAME_LENGTH),
-        batch=_string(1, MAX_NAME_LENGTH),
-        priority={"type": "integer", "minimum": -INT32, "maximum": INT32},
+        callback_url=_opt(_string(max_length=2048, pattern=_HTTP_URL["pattern"] + "|^$")),
+        instruction=_opt(_string()),
+        unique_id=_opt(_string(1, MAX_UNIQUE_ID_LENGTH)),
+        tags=_opt(_TAGS),
+        metadata=_opt(_JSON_OBJECT),
+        project=_opt(_string(1, MAX_NAME_LENGTH)),
+        batch=_opt(_string(1, MAX_NAME_LENGTH)),
+        priority=_opt({"type": "integer", "minimum": -INT32, "maximum": INT32}),
     )
     | {
         "propertyNames": {"pattern": _NO_NUL},
@@ -235,8 +242,8 @@ _CREATE_TASK = (
 _AUDIT = _object(
     accepted=_BOOL,
     result=_enum([r.value for r in ReviewResult]),
-    comments=_string(),
-    audit_time_secs={"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
+    comments=_opt(_string()),
+    audit_time_secs=_opt({"type": "number", "minimum": 0, "maximum": MAX_SECONDS}),
     response=_ANY,
 ) | {
     "description": (
@@ -277,7 +284,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             ["name", "type"],
             name=_NAME,
             type=_string(1, 100, pattern=_BLANKLESS),
-            params=_JSON_OBJECT,
+            params=_opt(_JSON_OBJECT),
         ),
     ),
     ("GET", "/v1/projects"): Contract("ProjectList"),
@@ -289,14 +296,17 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             ["name", "project"],
             name=_NAME,
             project=_NAME,
-            callback=_string(
-                max_length=2048,
-                description="A URL to POST to, or an email address to notify.",
-                pattern=_HTTP_URL["pattern"] + r"|^$|^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+\.[A-Za-z]+$",
+            callback=_opt(
+                _string(
+                    max_length=2048,
+                    description="A URL to POST to, or an email address to notify.",
+                    pattern=_HTTP_URL["pattern"]
+                    + r"|^$|^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+\.[A-Za-z]+$",
+                )
             ),
-            metadata=_JSON_OBJECT,
-            calibration_batch=_BOOL,
-            self_label_batch=_BOOL,
+            metadata=_opt(_JSON_OBJECT),
+            calibration_batch=_opt(_BOOL),
+            self_label_batch=_opt(_BOOL),
         ),
     ),
     ("GET", "/v1/batches"): Contract("BatchPage", params=BATCH_LIST),
@@ -314,7 +324,7 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             ["worker"],
             worker=_WORKER,
             lease_s=_LEASE_S,
-            types={"type": "array", "items": _string(1)},
+            types=_opt({"type": "array", "items": _string(1)}),
         ),
     ),
     ("POST", "/v1/task/{task_id}/heartbeat"): Contract(
@@ -355,9 +365,9 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ("POST", "/v1/callbacks/replay"): Contract(
         "Replayed",
         _object(
-            status=_enum([DeliveryStatus.FAILED.value, DeliveryStatus.SUCCEEDED.value]),
-            since=_QUERY_TIME,
-            until=_QUERY_TIME,
+            status=_opt(_enum([DeliveryStatus.FAILED.value, DeliveryStatus.SUCCEEDED.value])),
+            since=_opt(_QUERY_TIME),
+            until=_opt(_QUERY_TIME),
         ),
         body_required=False,
     ),
@@ -632,6 +642,8 @@ def _validator(schema: Schema) -> jsonschema.protocols.Validator:
 def _expected(schema: Mapping[str, Any]) -> str:
     """`schema`'s constraint in words: "an integer from 1 to 100", "a string of 1 to 200 characters"."""
     types = schema.get("type")
+    if isinstance(types, list):  # an optional field: null means absent, so name the other type
+        types = next((t for t in types if t != "null"), None)
     kind = _TYPE_WORDS.get(types, "a value") if isinstance(types, str) else "a value"
     if "enum" in schema:
         return "one of " + ", ".join(str(v) for v in schema["enum"])

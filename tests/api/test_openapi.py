@@ -234,3 +234,25 @@ async def test_a_created_task_links_to_every_operation_on_a_task(api: httpx.Asyn
     }
     assert targets == on_a_task
     assert len(targets) == 17
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/v1/projects", {"name": "p", "type": "echo", "params": None}, id="project-params"),
+        pytest.param("/v1/task/echo", {"metadata": None, "tags": None, "priority": None, "unique_id": None, "callback_url": None, "instruction": None, "project": None, "batch": None}, id="task-fields"),
+        pytest.param("/v1/work/claim", {"worker": "w", "types": None}, id="claim-types"),
+        pytest.param("/v1/callbacks/replay", {"status": None, "since": None, "until": None}, id="replay"),
+    ],
+)  # fmt: skip
+async def test_null_optional_fields_mean_absent_as_the_scale_client_sends_them(
+    api: httpx.AsyncClient, path: str, body: dict[str, Any]
+) -> None:
+    """An optional field given as null is accepted as absent, as in the document."""
+    ok(await api.post(path, json=body))
+    served = await document(api)
+    schema = served["paths"][path if path != "/v1/task/echo" else "/v1/task/{key}"]["post"]
+    properties = schema["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    for name in body:
+        if name not in ("name", "type", "worker"):
+            assert "null" in properties[name]["type"], name
