@@ -218,6 +218,10 @@ async def test_a_null_body_is_refused_where_the_body_is_optional(api: httpx.Asyn
         "/v1/callbacks/replay", content=b"null", headers={"content-type": "application/json"}
     )
     assert "JSON object" in error_of(response, 400)
+    response = await api.post(
+        "/v1/callbacks/replay", content=b"\x0c", headers={"content-type": "application/json"}
+    )
+    error_of(response, 400)
 
 
 async def test_a_created_task_links_to_every_operation_on_a_task(api: httpx.AsyncClient) -> None:
