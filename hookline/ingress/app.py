@@ -18,12 +18,14 @@ from hookline.config import Settings
 from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
 from hookline.ingress.auth import Authenticator
+from hookline.ingress.contract import check_body, check_query, contract_for
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
     handle_http_exception,
     handle_unexpected,
     query_of,
+    read_body,
     require,
 )
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
@@ -102,11 +104,15 @@ def _routes(apis: tuple[Api, ...]) -> list[Route]:
     by_path: dict[str, dict[str, Api]] = {}
     for api in apis:
         by_path.setdefault(api.path, {})[api.method] = api
-    return [_route(path, by_method) for path, by_method in by_path.items()]
+    fixed = {path: sorted(methods) for path, methods in by_path.items() if "{" not in path}
+    return [_route(path, by_method, fixed) for path, by_method in by_path.items()]
 
 
-def _route(path: str, by_method: dict[str, Api]) -> Route:
+def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) -> Route:
     async def endpoint(request: Request) -> Response:
+        if "{" in path and request.url.path in fixed:
+            # `GET /v1/files/upload` matches `/v1/files/{file_id}` too: the fixed path wins.
+            raise HTTPException(405, headers={"Allow": ", ".join(fixed[request.url.path])})
         api = by_method[request.method if request.method != "HEAD" else "GET"]
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
@@ -115,11 +121,22 @@ def _route(path: str, by_method: dict[str, Api]) -> Route:
         require(who, api.scope)
         # Every value from the query string is checked here once; handlers parse their own.
         reject_unknown(query_of(request), frozenset(api.params))
+        await _check(request, api)
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
 
     names = [api.name for api in by_method.values() if api.name]
     return Route(path, endpoint, methods=list(by_method), name=names[0] if names else None)
+
+
+async def _check(request: Request, api: Api) -> None:
+    """Check the request against the endpoint's contract, the one `/v1/openapi.json` publishes."""
+    contract = contract_for(api.method, api.path)
+    check_query(contract, {key: request.query_params.getlist(key) for key in request.query_params})
+    if api.body in ("object", "array"):
+        body = await read_body(request)
+        # Only JSON's own whitespace makes an empty body; a form feed is a bad one.
+        check_body(contract, body, given=bool((await request.body()).strip(b" \t\r\n")))
 
 
 async def healthz(request: Request) -> Response:
@@ -162,7 +179,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
     validator = ParamValidator(
         {name: dict(t.params_schema) for name, t in settings.types.items() if t.params_schema}
     )
-    document = openapi_document(API)
+    document = openapi_document(API, max_tags=settings.limits.max_tags)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
