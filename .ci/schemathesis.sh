@@ -22,6 +22,9 @@ cleanup() {
 trap cleanup EXIT
 
 export HOOKLINE_FILES_DIR="$work/files"
+# Rate limits off: schemathesis sends hundreds of wrong-key requests on purpose (each must
+# be a 401), and as fast as it can; tests/api/test_rate_limits.py covers the limits.
+export HOOKLINE_RATE_LIMITS_ENABLED=false
 db="sqlite+aiosqlite:///$work/fuzz.db"
 port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"

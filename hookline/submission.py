@@ -6,6 +6,8 @@ type's own fields, which come back nested under `params`.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
@@ -87,6 +89,7 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is no number in range
     except ValueError as exc:
         raise Invalid(f"Field {key!r} is not a valid URL: {value!r}") from exc
     if parts.scheme not in ("http", "https") or not hostname:
@@ -95,10 +98,26 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
         ascii_host = url_host(value)
     except UnicodeError as exc:
         raise Invalid(f"Field {key!r} has a host that is not a valid name: {hostname!r}") from exc
+    if not _valid_host(ascii_host):
+        raise Invalid(f"Field {key!r} has a host that is not a valid name or address: {hostname!r}")
     numeric = numeric_host_refusal(ascii_host)
     if numeric is not None:
         raise Invalid(f"Field {key!r} is refused: {numeric}")
     return value
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name (letters, digits, `-`, `_`, dots) or an IPv6 literal (`[::1]` unbracketed)."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return _HOST_NAME.fullmatch(host) is not None
 
 
 def url_host(url: str) -> str:

@@ -19,7 +19,13 @@ from jsonschema.exceptions import best_match
 
 from hookline.errors import Invalid
 from hookline.ingress import catalog, trail
-from hookline.ingress.query import INT64_MAX, MAX_LIMIT, REVIEW_STATUSES, TASK_LIST_PARAMS
+from hookline.ingress.query import (
+    INT64_MAX,
+    MAX_LIMIT,
+    REVIEW_STATUSES,
+    TASK_LIST_PARAMS,
+    parse_time,
+)
 from hookline.ingress.tasks import MAX_WAIT_S
 from hookline.ingress.work import MAX_LEASE_S
 from hookline.models import BatchStatus, DeliveryStatus, ReviewResult, TaskStatus
@@ -82,7 +88,11 @@ def _enum(values: Sequence[str]) -> Schema:
 def _comma_list(values: Sequence[str]) -> Schema:
     """A comma-separated list of `values` (spaces around items allowed)."""
     item = "(" + "|".join(re.escape(v) for v in sorted(values)) + ")"
-    return _string(1, pattern=rf"^ *{item} *(, *{item} *)*$")
+    return _string(
+        1,
+        pattern=rf"^ *{item} *(, *{item} *)*$",
+        description=f"A comma list of {', '.join(sorted(values))}",
+    )
 
 
 _BLANKLESS = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
@@ -198,7 +208,11 @@ BATCH_LIST: dict[str, Param] = {
 }
 EVENT_LIST: dict[str, Param] = {
     "task_id": Param(_string(1)),
-    "action": Param(_string(1), repeated=True, description="A comma list of actions."),
+    "action": Param(
+        _comma_list(sorted(trail.EVENT_ACTIONS)),
+        repeated=True,
+        description="A comma list of actions.",
+    ),
     "actor": Param(_string(1)),
     "project": Param(_string(1)),
     **_SINCE_UNTIL,
@@ -607,12 +621,32 @@ _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
 def _pattern(
     validator: jsonschema.protocols.Validator, pattern: str, instance: Any, schema: Schema
 ) -> Iterator[jsonschema.ValidationError]:
-    """`pattern`, except for times and URLs: those patterns tell a fuzzer what to generate,
-    and the handlers read the values (`query.parse_time`, `check_callback_url`), whose
-    messages say what is wrong, out-of-range times included."""
-    if pattern.startswith(_HTTP_URL["pattern"]) or pattern == _TIME_PATTERN:
+    """`pattern`, except for times and URLs: those patterns tell a fuzzer what to generate.
+    A time is checked by reading it, as the handlers do (`_time_message` words the
+    refusal); a URL is left to `check_callback_url`, whose messages say what is wrong."""
+    if pattern.startswith(_HTTP_URL["pattern"]):
         return
-    yield from _PATTERN(validator, pattern, instance, schema)
+    if pattern != _TIME_PATTERN:
+        yield from _PATTERN(validator, pattern, instance, schema)
+        return
+    if isinstance(instance, str) and _time_message("time", instance) is not None:
+        yield jsonschema.ValidationError(f"{instance!r} is not a date or time")
+
+
+def _time_message(name: str, value: str) -> str | None:
+    """Why `value` is no time (the words of `query.parse_time`), or None if it is one."""
+    try:
+        parse_time(name, value)
+    except Invalid as exc:
+        return exc.message
+    return None
+
+
+def _refused_time(name: str, error: jsonschema.ValidationError) -> str | None:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if schema.get("pattern") != _TIME_PATTERN or not isinstance(error.instance, str):
+        return None
+    return _time_message(name, error.instance)
 
 
 _PATTERN = jsonschema.Draft202012Validator.VALIDATORS["pattern"]
@@ -712,6 +746,9 @@ def check_body(contract: Contract, body: Any, *, given: bool = True) -> None:
         raise Invalid(schema.get("description", f"The request body is invalid: {error.message}"))
     if not path:
         raise Invalid(f"The request body must be {_expected(schema)}, got {type_name(body)}")
+    time_refused = _refused_time(".".join(str(p) for p in path), error)
+    if time_refused is not None:
+        raise Invalid(time_refused)
     where = "Field " + repr(".".join(str(p) for p in path))
     if path[0] == "tags" or schema.get("type") == "array":
         where = f"Field {'tags' if schema.get('type') != 'array' else 'body'!r}"
@@ -756,6 +793,9 @@ def check_query(contract: Contract, query: Mapping[str, Sequence[str]]) -> None:
             value = _coerce(param.schema, raw)
             error = best_match(_validator(param.schema).iter_errors(value))
             if error is not None:
+                time_refused = _refused_time(name, error)
+                if time_refused is not None:
+                    raise Invalid(time_refused)
                 if error.validator == "type":
                     raise Invalid(
                         f"Parameter {name!r} must be {_expected(param.schema)}, got {raw!r}"

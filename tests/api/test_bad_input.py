@@ -531,6 +531,29 @@ async def test_replay_time_pushed_out_of_range_answers_400(
     assert message.startswith(f"Parameter {name!r} is out of range in UTC")
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        pytest.param("/v1/audits", "until", id="audits-until"),
+        pytest.param("/v1/batches", "start_time", id="batches-start-time"),
+        pytest.param("/v1/tasks", "updated_after", id="tasks-updated-after"),
+    ],
+)
+async def test_empty_time_parameter_answers_400(
+    api: httpx.AsyncClient, path: str, name: str
+) -> None:
+    """`?until=` is no time: a 400 naming the parameter, not a filter left out."""
+    message = error_of(await api.get(path, params={name: ""}), 400)
+    assert message.startswith(f"Parameter {name!r} is not a date or time")
+
+
+async def test_empty_replay_bound_answers_400(api: httpx.AsyncClient) -> None:
+    """A replay with `"until": ""` is a 400 naming the field."""
+    body = {"since": "1000-01-01", "until": ""}
+    message = error_of(await api.post("/v1/callbacks/replay", json=body), 400)
+    assert "'until'" in message
+
+
 async def test_first_and_last_instants_are_accepted_as_filters(api: httpx.AsyncClient) -> None:
     """Times at 0001-01-01 and 9999-12-31T23:59:59.999999 UTC filter on both backends."""
     task = await create_task(api)

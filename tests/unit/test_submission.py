@@ -133,6 +133,11 @@ def test_task_type_length_is_checked(task_type: str) -> None:
         pytest.param("http://0/cb", id="zero-host"),
         pytest.param("http://127.0.0.1./cb", id="trailing-dot-host"),
         pytest.param("http://\uff11\uff12\uff17.1/cb", id="fullwidth-short-host"),
+        pytest.param("http://8*/cb", id="star-in-host"),
+        pytest.param("http://hooks.example:25*/cb", id="star-in-port"),
+        pytest.param("http://hooks.example:70000/cb", id="port-out-of-range"),
+        pytest.param("http://hooks..example/cb", id="empty-label"),
+        pytest.param("http://hooks.example!/cb", id="bang-in-host"),
     ],
 )
 def test_bad_callback_url_is_invalid(url: str) -> None:
@@ -151,6 +156,8 @@ def test_bad_callback_url_is_invalid(url: str) -> None:
         pytest.param("https://hooks.example/a%20b", id="percent-encoded-space"),
         pytest.param("https://b\u00fccher.example/cb", id="idn-host"),
         pytest.param("https://1password.example/cb", id="host-starting-with-digit"),
+        pytest.param("https://my_hooks.example./cb", id="underscore-and-root-dot"),
+        pytest.param("http://[fe80::1%25eth0]:80/cb", id="ipv6-zone"),
     ],
 )
 def test_good_callback_url_is_kept(url: str) -> None:
