@@ -10,10 +10,11 @@ checks for what a schema cannot say (limits from the settings, state).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import best_match
 
@@ -662,6 +663,35 @@ def validator_for(schema: Schema) -> jsonschema.protocols.Validator:
     return validator
 
 
+_FAST: dict[int, Callable[[Any], Any] | None] = {}
+
+
+def _accepts_fast(schema: Schema, value: Any) -> bool:
+    """True if a compiled, strict reading of `schema` accepts `value` (ten times cheaper).
+
+    Strict: the patterns of times and URLs apply as written, so whatever it accepts the
+    lenient validator accepts too; what it refuses is judged again by that one, which
+    also words the message. Draft 7 holds every keyword the contracts use.
+    """
+    key = id(schema)
+    if key not in _FAST:
+        root = schema | {"components": {"schemas": ANSWERS}}
+        try:
+            _FAST[key] = fastjsonschema.compile(
+                root, formats={"date-time": lambda v: bool(_ANSWER_TIME.fullmatch(v))}
+            )
+        except fastjsonschema.JsonSchemaDefinitionException:  # pragma: no cover - never for ours
+            _FAST[key] = None
+    fast = _FAST[key]
+    if fast is None:  # pragma: no cover
+        return False
+    try:
+        fast(value)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def _validator(schema: Schema) -> jsonschema.protocols.Validator:
     key = id(schema)
     if key not in _VALIDATORS:
@@ -734,6 +764,8 @@ def check_body(contract: Contract, body: Any, *, given: bool = True) -> None:
         return
     if body is None and schema.get("type") == "object":
         raise Invalid("The request body must be a JSON object, got null")
+    if _accepts_fast(schema, body):
+        return
     error = best_match(_validator(schema).iter_errors(body))
     if error is None:
         return
