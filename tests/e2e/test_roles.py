@@ -94,13 +94,17 @@ def test_killed_worker_loses_nothing(
         ]
         for i in range(40)
     ]
-    # Let the first worker take leases, then kill it without warning.
+    # Let the first worker finish some tasks and hold leases on more, then kill it without
+    # warning: between settling one group and claiming the next it holds none.
     until = time.monotonic() + 20
     while time.monotonic() < until:
+        # Claims read first: a task completed by now was claimed before, so claimed then
+        # exceeding completed now means leases are held now.
+        claimed = len(all_events(url, key, action="claimed"))
         completed = len(all_events(url, key, action="completed"))
-        if completed >= 8:
+        if completed >= 8 and claimed > completed:
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(10)
     held_when_killed = 40 - len(all_events(url, key, action="completed"))
