@@ -21,6 +21,7 @@ from jsonschema.exceptions import best_match
 from hookline.errors import Invalid
 from hookline.ingress import catalog, trail
 from hookline.ingress.query import (
+    INT32_MAX,
     INT64_MAX,
     MAX_LIMIT,
     REVIEW_STATUSES,
@@ -34,8 +35,6 @@ from hookline.submission import MAX_NAME_LENGTH, MAX_UNIQUE_ID_LENGTH, type_name
 
 Schema = dict[str, Any]
 
-INT32 = 2**31 - 1
-"""Integers stored in a database INTEGER column are within ±INT32."""
 MAX_SECONDS = 10**9
 """A bound on durations in seconds (about 31 years)."""
 
@@ -243,7 +242,7 @@ _CREATE_TASK = (
         metadata=_opt(_JSON_OBJECT),
         project=_opt(_string(1, MAX_NAME_LENGTH)),
         batch=_opt(_string(1, MAX_NAME_LENGTH)),
-        priority=_opt({"type": "integer", "minimum": -INT32 - 1, "maximum": INT32}),
+        priority=_opt({"type": "integer", "minimum": -INT32_MAX - 1, "maximum": INT32_MAX}),
     )
     | {
         "propertyNames": {"pattern": _NO_NUL},

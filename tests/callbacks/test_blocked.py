@@ -16,9 +16,10 @@ import pytest
 
 from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings
-from hookline.models import Delivery, NewTask
+from hookline.models import Delivery
 from hookline.store import Store
 from tests.conftest import Account
+from tests.store.conftest import new_task
 
 GUARDED = CallbacksSettings(schedule_s=(0, 0.2), timeout_s=1, poll_s=0.05, lease_s=10)
 LOOPBACK_ALLOWED = dataclasses.replace(GUARDED, allow_networks=("127.0.0.0/8", "::1/128"))
@@ -64,18 +65,7 @@ async def deliver_all(
     """Create a finished task per URL, run a sender until every delivery settles; the deliveries."""
     ids = []
     for url in urls:
-        new = NewTask(
-            type="echo",
-            instruction=None,
-            params={},
-            metadata={},
-            tags=None,
-            unique_id=None,
-            project=None,
-            batch=None,
-            callback_url=url,
-            priority=None,
-        )
+        new = new_task(callback_url=url)
         ids.append((await store.tasks.create(account.test, new, completed_response={})).id)
     session = callback_session(settings)
     stop = asyncio.Event()
