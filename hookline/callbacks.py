@@ -119,7 +119,7 @@ class CallbackSender:
         session: aiohttp.ClientSession,
         settings: CallbacksSettings,
         *,
-        owner: str,
+        worker: str,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -127,7 +127,7 @@ class CallbackSender:
         self._session = session
         self._settings = settings
         self._allowed = parse_networks(settings.allow_networks)
-        self.owner = owner
+        self.worker = worker
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._inflight: set[asyncio.Task[None]] = set()
@@ -138,7 +138,7 @@ class CallbackSender:
         """Send until `stop` is set; then let in-flight attempts finish (bounded by the timeout)."""
         log.info(
             "callback_sender_started",
-            owner=self.owner,
+            worker=self.worker,
             attempts=len(self._settings.schedule_s),
             allow_networks=list(self._settings.allow_networks),
         )
@@ -156,11 +156,11 @@ class CallbackSender:
                     self._slot_freed.clear()
                     await first_of(stop.wait(), self._slot_freed.wait())
                     continue
-                want = min(free, self._settings.batch_size)
+                want = min(free, self._settings.claim_size)
                 pacer.claimed()
                 try:
                     due = await self._store.deliveries.claim(
-                        owner=self.owner,
+                        worker=self.worker,
                         limit=want,
                         lease_s=self._settings.lease_s,
                         skip_hosts=saturated,
@@ -186,7 +186,7 @@ class CallbackSender:
         finally:
             if self._inflight:
                 await asyncio.wait(self._inflight, timeout=self._settings.timeout_s + 5)
-            log.info("callback_sender_stopped", owner=self.owner)
+            log.info("callback_sender_stopped", worker=self.worker)
 
     def _start(self, delivery: DueDelivery) -> None:
         self._per_host[delivery.host] += 1
@@ -230,7 +230,7 @@ class CallbackSender:
                 reason=step.reason,
             )
             try:
-                await self._store.deliveries.record(self.owner, outcome)
+                await self._store.deliveries.record(self.worker, outcome)
             except Exception:
                 # The lease expires and the delivery is attempted again.
                 log.exception("callback_record_failed")

@@ -217,7 +217,7 @@ async def _run_roles(
 ) -> None:
     """Own every long-lived resource here, and close them in reverse order."""
     from hookline.callbacks import CallbackSender, callback_session
-    from hookline.dispatch import Dispatcher, worker_id
+    from hookline.dispatch import Dispatcher, worker_name
     from hookline.handlers.registry import build_handlers
     from hookline.ingress import create_app, create_health_app
     from hookline.retention import prune_forever
@@ -267,16 +267,16 @@ async def _run_roles(
             await stack.enter_async_context(store.listen())
             store.signals.dispatching = store.signals.sending = True
             callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
-            sender = CallbackSender(store, callback_http, settings.callbacks, owner=worker_id())
+            sender = CallbackSender(store, callback_http, settings.callbacks, worker=worker_name())
             running.append(asyncio.create_task(sender.run(stop)))
             running.append(asyncio.create_task(prune_forever(store, settings.retention, stop)))
             dispatcher = Dispatcher(
                 store,
                 handlers,
-                owner=worker_id(),
+                worker=worker_name(),
                 concurrency=settings.dispatcher.concurrency,
                 lease_s=settings.dispatcher.lease_s,
-                batch_size=settings.dispatcher.batch_size,
+                claim_size=settings.dispatcher.claim_size,
                 poll_s=settings.dispatcher.poll_s,
                 claim_interval_s=settings.dispatcher.claim_interval_s,
                 drain_s=settings.dispatcher.drain_s,
@@ -542,14 +542,19 @@ def _parse_scopes(value: str | None, environment: Environment) -> frozenset[Scop
     "--scopes",
     help="Comma list of submit,work,audit,admin [default: all; test keys: submit,work,audit].",
 )
-@click.option("--owner", help="Member email shown by GET /v1/teams [default NAME@hookline.local].")
+@click.option(
+    "--email",
+    "--owner",
+    "email",
+    help="Member e-mail shown by GET /v1/teams [default NAME@hookline.local].",
+)
 def keys_create(
     config: str | None,
     database_url: str | None,
     account: str,
     test: bool,
     scopes: str | None,
-    owner: str | None,
+    email: str | None,
 ) -> None:
     """Create an API key; the key is printed alone on the last line, and only once."""
     settings = _settings(config, database_url)
@@ -558,7 +563,7 @@ def keys_create(
     key = _with_store(
         settings,
         lambda store: store.accounts.create_key(
-            account=account, environment=environment, scopes=scope_set, owner=owner
+            account=account, environment=environment, scopes=scope_set, email=email
         ),
     )
     click.echo(
@@ -588,7 +593,7 @@ def keys_list(
             "account": key.account_name,
             "environment": key.environment.value,
             "scopes": ",".join(sorted(key.scopes)),
-            "owner": key.owner,
+            "owner": key.email,
             "created_at": key.created_at.isoformat(),
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
         }
@@ -598,7 +603,7 @@ def keys_list(
             state = "revoked" if key.revoked_at else "active"
             click.echo(
                 line.format(
-                    key.id, key.account_name, key.environment.value, state, row["scopes"], key.owner
+                    key.id, key.account_name, key.environment.value, state, row["scopes"], key.email
                 )
             )
     if not found and not as_json:

@@ -116,7 +116,8 @@ class HandlerSettings:
 class DispatcherSettings:
     concurrency: int = 64
     lease_s: float = 60.0
-    batch_size: int = 50
+    claim_size: int = 50
+    """Tasks claimed per claim transaction (formerly `batch_size`, still accepted)."""
     poll_s: float = 1.0
     claim_interval_s: float = 0.01
     """After a wake-up, claims start at least this far apart, so that a stream of new
@@ -140,7 +141,8 @@ class CallbacksSettings:
     concurrency: int = 256
     per_host_concurrency: int = 16
     retry_after_max_s: float = 3600.0
-    batch_size: int = 100
+    claim_size: int = 100
+    """Deliveries claimed per claim transaction (formerly `batch_size`, still accepted)."""
     lease_s: float = 60.0
     poll_s: float = 1.0
     claim_interval_s: float = 0.01
@@ -201,6 +203,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "rate_limits": RateLimitsSettings,
 }
 _SECRET_KEYS = ("database_url",)
+_RENAMED = {("dispatcher", "batch_size"): "claim_size", ("callbacks", "batch_size"): "claim_size"}
+"""Old setting names still read, (section, old) -> new; the new name wins when both are set."""
 
 
 def env_name(section: str | None, key: str) -> str:
@@ -244,10 +248,12 @@ def load_settings(
         values: dict[str, Any] = {}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in table:
-            if key not in fields:
+            if key not in fields and (section, key) not in _RENAMED:
                 raise ValueError(f"{file_name}: unknown setting {section}.{key}")
         for name, f in fields.items():
             raw = environ.get(env_name(section, name), table.get(name))
+            if raw is None:
+                raw = _renamed_value(section, name, table, environ)
             if raw is not None:
                 values[name] = _coerce(f"{section}.{name}", _field_type(f), raw)
         sections[section] = cls(**values)
@@ -278,6 +284,16 @@ def load_settings(
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
     return checked(settings)
+
+
+def _renamed_value(
+    section: str, name: str, table: Mapping[str, Any], environ: Mapping[str, str]
+) -> Any:
+    """The value set under an old name of `section.name`, if any."""
+    for (where, old), new in _RENAMED.items():
+        if where == section and new == name:
+            return environ.get(env_name(section, old), table.get(old))
+    return None
 
 
 def checked(settings: Settings) -> Settings:
@@ -476,8 +492,10 @@ def _check(settings: Settings) -> None:
     if not 0 < settings.server.body_timeout_s <= 86400:
         raise ValueError("setting server.body_timeout_s: must be > 0 and at most 86400 seconds")
     _check_public_url(settings.server.public_url)
-    if settings.dispatcher.concurrency < 1 or settings.dispatcher.batch_size < 1:
-        raise ValueError("settings dispatcher.concurrency and batch_size: must be at least 1")
+    if settings.dispatcher.concurrency < 1 or settings.dispatcher.claim_size < 1:
+        raise ValueError(
+            "settings dispatcher.concurrency and claim_size (formerly batch_size): must be at least 1"
+        )
     _check_callbacks(settings.callbacks)
     if settings.dispatcher.poll_s <= 0 or settings.dispatcher.drain_s < 0:
         raise ValueError("settings dispatcher.poll_s must be > 0 and dispatcher.drain_s >= 0")
@@ -523,9 +541,9 @@ def _check_callbacks(callbacks: CallbacksSettings) -> None:
         raise ValueError(
             "settings callbacks.timeout_s must be > 0 and callbacks.lease_s longer than it"
         )
-    if min(callbacks.concurrency, callbacks.per_host_concurrency, callbacks.batch_size) < 1:
+    if min(callbacks.concurrency, callbacks.per_host_concurrency, callbacks.claim_size) < 1:
         raise ValueError(
-            "settings callbacks.concurrency, per_host_concurrency and batch_size: at least 1"
+            "settings callbacks.concurrency, per_host_concurrency and claim_size (formerly batch_size): at least 1"
         )
     if callbacks.poll_s <= 0 or callbacks.retry_after_max_s < 0 or callbacks.secret_grace_s < 0:
         raise ValueError(

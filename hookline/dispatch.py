@@ -2,7 +2,7 @@
 
 Claims carry a lease that a heartbeat keeps extending while the handler
 runs; if this process dies, the leases expire and another dispatcher claims
-the tasks again. Outcomes are settled by updates guarded by the lease owner,
+the tasks again. Outcomes are settled by updates guarded by the lease worker,
 so a task whose lease was lost is never completed twice.
 """
 
@@ -27,7 +27,7 @@ from hookline.store import Store
 log = structlog.get_logger("hookline.dispatch")
 
 
-def worker_id() -> str:
+def worker_name() -> str:
     """This process's name on leases: host, pid and a random suffix (pids get reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
@@ -38,10 +38,10 @@ class Dispatcher:
         store: Store,
         handlers: Mapping[str, HandlerSpec],
         *,
-        owner: str,
+        worker: str,
         concurrency: int = 64,
         lease_s: float = 60.0,
-        batch_size: int = 50,
+        claim_size: int = 50,
         poll_s: float = 1.0,
         claim_interval_s: float = 0.0,
         drain_s: float = 10.0,
@@ -50,10 +50,10 @@ class Dispatcher:
     ) -> None:
         self._store = store
         self._handlers = dict(handlers)
-        self.owner = owner
+        self.worker = worker
         self._concurrency = concurrency
         self._lease_s = lease_s
-        self._batch_size = batch_size
+        self._claim_size = claim_size
         self._poll_s = poll_s
         self._pacer = Pacer(claim_interval_s)
         self._drain_s = drain_s
@@ -71,7 +71,7 @@ class Dispatcher:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         log.info(
             "dispatcher_started",
-            owner=self.owner,
+            worker=self.worker,
             types=sorted(self._handlers),
             concurrency=self._concurrency,
             lease_s=self._lease_s,
@@ -82,7 +82,7 @@ class Dispatcher:
             await self._drain()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            log.info("dispatcher_stopped", owner=self.owner)
+            log.info("dispatcher_stopped", worker=self.worker)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -92,11 +92,14 @@ class Dispatcher:
                 self._slot_freed.clear()
                 await first_of(stop.wait(), self._slot_freed.wait())
                 continue
-            want = min(free, self._batch_size)
+            want = min(free, self._claim_size)
             self._pacer.claimed()
             try:
                 claimed = await self._store.work.claim(
-                    owner=self.owner, lease_s=self._lease_s, limit=want, types=list(self._handlers)
+                    worker=self.worker,
+                    lease_s=self._lease_s,
+                    limit=want,
+                    types=list(self._handlers),
                 )
                 backoff.reset()
             except Exception:
@@ -133,7 +136,7 @@ class Dispatcher:
                 rng=self._rng,
             )
             try:
-                await self._store.work.settle(self.owner, settlement)
+                await self._store.work.settle(self.worker, settlement)
             except Conflict:
                 log.warning("lease_lost", outcome=settlement.kind.value)
             except Exception:
@@ -160,7 +163,7 @@ class Dispatcher:
                 continue
             try:
                 await self._store.work.extend(
-                    self.owner, list(self._inflight), lease_s=self._lease_s
+                    self.worker, list(self._inflight), lease_s=self._lease_s
                 )
             except Exception:
                 log.exception("heartbeat_failed", tasks=len(self._inflight))
@@ -178,7 +181,7 @@ class Dispatcher:
         await asyncio.gather(*pending, return_exceptions=True)
         try:
             released = await self._store.work.release(
-                self.owner, unfinished, reason="worker stopped before the task finished"
+                self.worker, unfinished, reason="worker stopped before the task finished"
             )
             log.info("leases_released", tasks=released)
         except Exception:

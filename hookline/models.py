@@ -58,7 +58,7 @@ class Principal:
     account_name: str
     environment: Environment
     scopes: frozenset[Scope]
-    owner: str
+    email: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,7 +79,7 @@ class ApiKey:
     account_name: str
     environment: Environment
     scopes: frozenset[Scope]
-    owner: str
+    email: str
     created_at: datetime
     revoked_at: datetime | None
 
@@ -162,7 +162,8 @@ class Task:
     completed_at: datetime | None
     audits: tuple[Audit, ...] = ()
     attempts: int = 0
-    lease_owner: str | None = None
+    worker: str | None = None
+    """Who holds the lease (column lease_owner), or None."""
     lease_expires_at: datetime | None = None
 
 

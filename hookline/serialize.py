@@ -126,10 +126,10 @@ def teammate_json(member: Teammate) -> dict[str, Any]:
 
 
 def lease_json(task: Task) -> dict[str, Any] | None:
-    if task.lease_owner is None:
+    if task.worker is None:
         return None
     return {
-        "worker": task.lease_owner,
+        "worker": task.worker,
         "expires_at": timestamp(task.lease_expires_at),
         "attempt": task.attempts,
     }

@@ -48,7 +48,7 @@ async def claim(request: Request, who: Principal) -> dict[str, Any]:
         raise Invalid("Field 'types' must be an array of task type names")
     worker = _worker(body)
     claimed = await services(request).store.work.claim(
-        owner=worker,
+        worker=worker,
         lease_s=_lease_s(body),
         limit=1,
         types=types or None,

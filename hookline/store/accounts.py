@@ -34,7 +34,7 @@ class AccountStore:
         account: str,
         environment: Environment,
         scopes: Iterable[Scope],
-        owner: str | None = None,
+        email: str | None = None,
     ) -> str:
         """Create a key (and its account, if new); the key itself is returned once, never stored."""
         account = account.strip()
@@ -75,7 +75,7 @@ class AccountStore:
                     environment=environment.value,
                     key_hash=hash_api_key(key),
                     scopes=",".join(sorted(scope_set)),
-                    owner=owner or f"{account}@hookline.local",
+                    owner=email or f"{account}@hookline.local",
                     created_at=now,
                 )
             )
@@ -97,7 +97,7 @@ class AccountStore:
                 account_name=row["account_name"],
                 environment=Environment(row["environment"]),
                 scopes=_scopes(row["scopes"]),
-                owner=row["owner"],
+                email=row["owner"],
                 created_at=row["created_at"],
                 revoked_at=row["revoked_at"],
             )
@@ -146,7 +146,7 @@ class AccountStore:
             account_name=row["account_name"],
             environment=Environment(row["environment"]),
             scopes=_scopes(row["scopes"]),
-            owner=row["owner"],
+            email=row["owner"],
         )
 
     async def credentials(self, account: str | int, environment: Environment) -> AccountCredentials:
@@ -207,18 +207,18 @@ class AccountStore:
         return _credentials({**row, "name": name})
 
     async def teammates(self, account_id: int) -> list[Teammate]:
-        """The account's members (owners of its active keys) and their roles."""
+        """The account's members (the e-mails of its active keys) and their roles."""
         query = sa.select(api_keys.c.owner, api_keys.c.scopes).where(
             api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None)
         )
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
-        scopes_by_owner: dict[str, set[Scope]] = {}
-        for owner, scopes in rows:
-            scopes_by_owner.setdefault(owner, set()).update(_scopes(scopes))
+        scopes_by_email: dict[str, set[Scope]] = {}
+        for email, scopes in rows:
+            scopes_by_email.setdefault(email, set()).update(_scopes(scopes))
         return [
-            Teammate(email=owner, role=_role(scopes))
-            for owner, scopes in sorted(scopes_by_owner.items())
+            Teammate(email=email, role=_role(scopes))
+            for email, scopes in sorted(scopes_by_email.items())
         ]
 
 

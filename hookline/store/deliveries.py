@@ -32,8 +32,8 @@ from hookline.models import (
 )
 from hookline.serialize import task_json
 from hookline.store.base import Database
-from hookline.store.batching import GroupCommit
 from hookline.store.events import SYSTEM, event_row, record
+from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import (
     account_credentials,
@@ -240,7 +240,7 @@ class DeliveryStore:
         self._next_sweep: datetime | None = None
 
     async def claim(
-        self, *, owner: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
+        self, *, worker: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
     ) -> list[DueDelivery]:
         """Lease due deliveries, oldest due first; hosts at their concurrency cap are skipped.
 
@@ -286,7 +286,7 @@ class DeliveryStore:
                         .where(d.id.in_(ids))
                         .values(
                             status=DeliveryStatus.DELIVERING.value,
-                            lease_owner=owner,
+                            lease_owner=worker,
                             lease_expires_at=now + timedelta(seconds=lease_s),
                             updated_at=now,
                         )
@@ -331,9 +331,9 @@ class DeliveryStore:
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
         return sorted(out, key=lambda due_: order[due_.id])
 
-    async def record(self, owner: str, outcome: AttemptOutcome) -> None:
+    async def record(self, worker: str, outcome: AttemptOutcome) -> None:
         """Store an attempt and its consequence; concurrent records share a transaction."""
-        await self._records.submit((owner, outcome))
+        await self._records.submit((worker, outcome))
 
     async def _record_batch(
         self, items: Sequence[tuple[str, AttemptOutcome]]
@@ -355,7 +355,7 @@ class DeliveryStore:
             params = [
                 {
                     "w_id": o.delivery_id,
-                    "w_owner": owner,
+                    "w_worker": worker,
                     "v_status": {
                         "succeeded": DeliveryStatus.SUCCEEDED.value,
                         "failed": DeliveryStatus.FAILED.value,
@@ -363,14 +363,14 @@ class DeliveryStore:
                     "v_next_attempt_at": o.next_attempt_at,
                     "v_last_status_code": o.status_code,
                 }
-                for owner, o in items
+                for worker, o in items
             ]
             d = deliveries.c
             await conn.execute(
                 sa.update(deliveries)
                 .where(
                     d.id == sa.bindparam("w_id"),
-                    d.lease_owner == sa.bindparam("w_owner"),
+                    d.lease_owner == sa.bindparam("w_worker"),
                     d.status == DeliveryStatus.DELIVERING.value,
                 )
                 .values(

@@ -35,7 +35,7 @@ def task_from_row(row: Mapping[Any, Any], task_audits: Sequence[Audit] = ()) -> 
         completed_at=row["completed_at"],
         audits=tuple(task_audits),
         attempts=row["attempts"],
-        lease_owner=row["lease_owner"],
+        worker=row["lease_owner"],
         lease_expires_at=row["lease_expires_at"],
     )
 

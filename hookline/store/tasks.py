@@ -31,10 +31,10 @@ from hookline.models import (
     TaskStatus,
 )
 from hookline.store.base import Database
-from hookline.store.batching import GroupCommit
 from hookline.store.deliveries import tasks_finished
 from hookline.store.dialect import insert, json_array_overlaps
 from hookline.store.events import audit_from_row, event_row, record
+from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import audits, tasks
 from hookline.store.transitions import apply, load_for_update
@@ -400,7 +400,7 @@ class TaskStore:
             await conn.execute(
                 sa.insert(audits).values(
                     task_id=task_id,
-                    audited_by=principal.owner,
+                    audited_by=principal.email,
                     audited_at=self._db.clock(),
                     audit_time_secs=audit_time_secs,
                     audit_result=result.value,

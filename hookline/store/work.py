@@ -4,7 +4,7 @@ A claim is one transaction: select claimable rows (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL; SQLite's single writer makes the select and update atomic), then
 lease them. A lease whose expiry passed is claimable again, which is how a
 crashed process's work is recovered: no sweeper needed. Every outcome is
-applied by an update guarded by status *and* lease owner, so a task is never
+applied by an update guarded by status *and* lease worker, so a task is never
 completed twice. A lease taken through the worker API also records the API key
 that claimed it, and only that key may heartbeat, complete or fail it (naming
 the worker is not enough); a dispatcher's lease has no key, and no key may act
@@ -25,10 +25,10 @@ from hookline.errors import Conflict, IllegalTransition
 from hookline.lifecycle import Action, transition
 from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskStatus
 from hookline.store.base import Database
-from hookline.store.batching import GroupCommit
 from hookline.store.deliveries import tasks_finished
 from hookline.store.dialect import WORK_CHANNEL, notify
 from hookline.store.events import SYSTEM, event_row, record
+from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.tables import tasks
 from hookline.store.transitions import apply, load_for_update
@@ -44,7 +44,7 @@ class WorkStore:
     async def claim(
         self,
         *,
-        owner: str,
+        worker: str,
         lease_s: float,
         limit: int,
         types: Sequence[str] | None = None,
@@ -74,7 +74,7 @@ class WorkStore:
                         sa.update(tasks)
                         .where(t.id.in_([task_id for task_id, _ in found]))
                         .values(
-                            lease_owner=owner,
+                            lease_owner=worker,
                             lease_key_id=principal.key_id if principal else None,
                             lease_expires_at=expires,
                             attempts=t.attempts + 1,
@@ -104,9 +104,9 @@ class WorkStore:
                     event_row(
                         row,
                         at=now,
-                        actor=actor or owner,
+                        actor=actor or worker,
                         action="claimed",
-                        details={"worker": owner, "lease_s": lease_s, "attempt": row["attempts"]},
+                        details={"worker": worker, "lease_s": lease_s, "attempt": row["attempts"]},
                     )
                 )
             await record(conn, events)
@@ -219,13 +219,13 @@ class WorkStore:
         self._db.signals.tasks_changed([task_id])
         return task_from_row(row)
 
-    async def settle(self, owner: str, settlement: Settlement) -> Task:
+    async def settle(self, worker: str, settlement: Settlement) -> Task:
         """Apply the dispatcher's decision for a task it holds; concurrent ones share a commit.
 
         Raises:
             Conflict: the lease was lost (another process claimed the task).
         """
-        return await self._settlements.submit((owner, settlement))
+        return await self._settlements.submit((worker, settlement))
 
     async def _settle_batch(
         self, items: Sequence[tuple[str, Settlement]]
@@ -233,8 +233,8 @@ class WorkStore:
         """Settle many tasks in one transaction with three statements, whatever their number.
 
         The rows are read and locked together; each settlement is checked
-        against its row (lease owner, lifecycle); the updates run as one
-        executemany per shape, still guarded by status and lease owner; the
+        against its row (lease worker, lifecycle); the updates run as one
+        executemany per shape, still guarded by status and lease worker; the
         events go in as one insert.
         """
         now = self._db.clock()
@@ -248,16 +248,16 @@ class WorkStore:
                 .with_for_update()
             )
             rows = {r["id"]: r for r in (await conn.execute(query)).mappings()}
-            for owner, settlement in items:
+            for worker, settlement in items:
                 try:
                     values, event = self._change_for(
-                        rows.get(settlement.task_id), owner, settlement, now
+                        rows.get(settlement.task_id), worker, settlement, now
                     )
                 except (Conflict, IllegalTransition) as exc:
                     outcomes.append(exc)
                     continue
                 row = rows[settlement.task_id]
-                updates.append((row, owner, values))
+                updates.append((row, worker, values))
                 events.append(event)
                 outcomes.append(task_from_row({**row, **values}))
             await _update_leased(conn, updates)
@@ -275,11 +275,11 @@ class WorkStore:
 
     @staticmethod
     def _change_for(
-        row: sa.RowMapping | None, owner: str, settlement: Settlement, now: datetime
+        row: sa.RowMapping | None, worker: str, settlement: Settlement, now: datetime
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The column values and the event that settle one task."""
-        if row is None or row["lease_owner"] != owner or row["lease_key_id"] is not None:
-            raise Conflict(f"Task {settlement.task_id} is no longer held by {owner}")
+        if row is None or row["lease_owner"] != worker or row["lease_key_id"] is not None:
+            raise Conflict(f"Task {settlement.task_id} is no longer held by {worker}")
         attempt = {"attempt": row["attempts"]}
         if settlement.kind is SettleKind.RETRY:
             values = {
@@ -294,7 +294,7 @@ class WorkStore:
             event = event_row(
                 row,
                 at=now,
-                actor=owner,
+                actor=worker,
                 action="attempt_failed",
                 reason=settlement.error,
                 details=attempt | {"retry_at": retry_at},
@@ -314,7 +314,7 @@ class WorkStore:
         event = event_row(
             row,
             at=now,
-            actor=owner,
+            actor=worker,
             action=change.event,
             from_status=change.from_status.value,
             to_status=change.to_status.value,
@@ -384,20 +384,20 @@ class WorkStore:
         )
         return updated
 
-    async def extend(self, owner: str, task_ids: Sequence[str], *, lease_s: float) -> int:
-        """Extend the leases `owner` still holds (the dispatcher's heartbeat); how many."""
+    async def extend(self, worker: str, task_ids: Sequence[str], *, lease_s: float) -> int:
+        """Extend the leases `worker` still holds (the dispatcher's heartbeat); how many."""
         if not task_ids:
             return 0
         now = self._db.clock()
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.update(tasks)
-                .where(tasks.c.id.in_(list(task_ids)), *_held_by(owner, None))
+                .where(tasks.c.id.in_(list(task_ids)), *_held_by(worker, None))
                 .values(lease_expires_at=now + timedelta(seconds=lease_s))
             )
         return int(result.rowcount)
 
-    async def release(self, owner: str, task_ids: Sequence[str], *, reason: str) -> int:
+    async def release(self, worker: str, task_ids: Sequence[str], *, reason: str) -> int:
         """Give back leases unfinished at shutdown, so another process can claim them at once."""
         if not task_ids:
             return 0
@@ -409,7 +409,7 @@ class WorkStore:
                         sa.update(tasks)
                         .where(
                             tasks.c.id.in_(list(task_ids)),
-                            *_held_by(owner, None),
+                            *_held_by(worker, None),
                             tasks.c.status == TaskStatus.PENDING.value,
                         )
                         .values(
@@ -428,7 +428,7 @@ class WorkStore:
             await record(
                 conn,
                 [
-                    event_row(row, at=now, actor=owner, action="released", reason=reason)
+                    event_row(row, at=now, actor=worker, action="released", reason=reason)
                     for row in rows
                 ],
             )
@@ -473,19 +473,19 @@ async def _update_leased(
 ) -> None:
     """Apply per-task values with one executemany per set of columns.
 
-    Each update stays guarded by status and lease owner; the rows are locked
+    Each update stays guarded by status and lease worker; the rows are locked
     by the caller, so the guards hold.
     """
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row, owner, values in updates:
-        one = {"w_id": row["id"], "w_owner": owner} | {f"v_{k}": v for k, v in values.items()}
+    for row, worker, values in updates:
+        one = {"w_id": row["id"], "w_worker": worker} | {f"v_{k}": v for k, v in values.items()}
         shapes.setdefault(tuple(sorted(values)), []).append(one)
     for columns, params in shapes.items():
         stmt = (
             sa.update(tasks)
             .where(
                 tasks.c.id == sa.bindparam("w_id"),
-                tasks.c.lease_owner == sa.bindparam("w_owner"),
+                tasks.c.lease_owner == sa.bindparam("w_worker"),
                 tasks.c.lease_key_id.is_(None),
                 tasks.c.status == TaskStatus.PENDING.value,
             )

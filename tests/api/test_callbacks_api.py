@@ -107,7 +107,7 @@ async def sending(store: Store, callbacks: CallbacksSettings) -> AsyncIterator[N
     """A real `CallbackSender` running in the background until the block ends."""
     session = callback_session(callbacks)
     stop = asyncio.Event()
-    sender = CallbackSender(store, session, callbacks, owner="t")
+    sender = CallbackSender(store, session, callbacks, worker="t")
     running = asyncio.create_task(sender.run(stop))
     try:
         yield

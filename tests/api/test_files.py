@@ -220,19 +220,19 @@ async def test_teams_lists_members_and_roles(
     account: Account, store: Store, client_factory: ClientFactory
 ) -> None:
     """GET /teams lists the owners of the account's active keys with a role from their scopes."""
-    for owner, scopes in (
+    for email, scopes in (
         ("ann@example.com", {Scope.WORK}),
         ("bob@example.com", {Scope.SUBMIT, Scope.AUDIT}),
         ("cy@example.com", {Scope.SUBMIT}),
     ):
         await store.accounts.create_key(
-            account=account.name, environment=Environment.LIVE, scopes=scopes, owner=owner
+            account=account.name, environment=Environment.LIVE, scopes=scopes, email=email
         )
     gone = await store.accounts.create_key(
         account=account.name,
         environment=Environment.LIVE,
         scopes={Scope.SUBMIT},
-        owner="gone@example.com",
+        email="gone@example.com",
     )
     await store.accounts.revoke_key(gone)
     teams = ok(await client_factory(account.live_key).get("/v1/teams"))

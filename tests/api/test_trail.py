@@ -340,7 +340,7 @@ async def test_audits_fill_the_task(account: Account, client_factory: ClientFact
     assert accepted["customer_review_status"] == "accepted"
     assert [a["audit_result"] for a in accepted["audits"]] == ["accepted"]
     assert accepted["audits"][0]["audit_source"] == "customer"
-    assert accepted["audits"][0]["audited_by"] == account.test.owner
+    assert accepted["audits"][0]["audited_by"] == account.test.email
     assert accepted["response"] == task["response"]
 
     fixed = ok(
@@ -452,7 +452,7 @@ async def test_audits_query_filters_and_paginates(
         account=account.name,
         environment=Environment.TEST,
         scopes=ALL_SCOPES,
-        owner="reviewer@example.com",
+        email="reviewer@example.com",
     )
     reviewer = client_factory(reviewer_key)
     ok(await test.post("/v1/projects", json={"type": TYPE, "name": "p1"}))
@@ -492,7 +492,7 @@ async def test_audits_query_filters_and_paginates(
     by_reviewer = await walk(test, "/v1/audits", auditor="reviewer@example.com")
     assert pairs(by_reviewer) == [(in_project, "fixed"), (loose, "accepted"), (loose, "fixed")]
     assert {d["audited_by"] for d in by_reviewer} == {"reviewer@example.com"}
-    by_owner = await walk(test, "/v1/audits", auditor=account.test.owner)
+    by_owner = await walk(test, "/v1/audits", auditor=account.test.email)
     assert pairs(by_owner) == [(in_project, "accepted"), (loose, "rejected")]
     assert pairs(await walk(test, "/v1/audits", project="p1")) == [
         (in_project, "accepted"),

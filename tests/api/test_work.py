@@ -318,7 +318,7 @@ async def test_a_dispatcher_lease_refuses_every_key(
     """A task the dispatcher holds cannot be completed through the API by naming its owner."""
     task_type = f"disp-{uuid.uuid4().hex[:8]}"
     task = await create_task(api, task_type)
-    [held] = await store.work.claim(owner="dispatcher-1", lease_s=60, limit=1, types=[task_type])
+    [held] = await store.work.claim(worker="dispatcher-1", lease_s=60, limit=1, types=[task_type])
     assert held.id == task["task_id"]
 
     response = await act(api, held.id, "complete", worker="dispatcher-1", response={})

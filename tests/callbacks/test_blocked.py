@@ -69,7 +69,9 @@ async def deliver_all(
         ids.append((await store.tasks.create(account.test, new, completed_response={})).id)
     session = callback_session(settings)
     stop = asyncio.Event()
-    running = asyncio.create_task(CallbackSender(store, session, settings, owner="guard").run(stop))
+    running = asyncio.create_task(
+        CallbackSender(store, session, settings, worker="guard").run(stop)
+    )
     try:
         deadline = time.monotonic() + 10
         while True:

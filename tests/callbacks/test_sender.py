@@ -94,7 +94,7 @@ async def run_sender(store: Store) -> AsyncIterator[RunSender]:
 
     def start(settings: CallbacksSettings = FAST) -> None:
         session = callback_session(settings)
-        sender = CallbackSender(store, session, settings, owner=f"sender-{len(stops)}")
+        sender = CallbackSender(store, session, settings, worker=f"sender-{len(stops)}")
         stop = asyncio.Event()
         stops.append((stop, asyncio.create_task(sender.run(stop)), session))
 

@@ -77,7 +77,7 @@ async def run_dispatcher(store: Store) -> AsyncIterator[RunDispatcher]:
     running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
     def start(handlers: dict[str, HandlerSettings], **options: Any) -> Dispatcher:
-        options = {"owner": f"test-{len(running)}", "lease_s": 5, "poll_s": 0.1} | options
+        options = {"worker": f"test-{len(running)}", "lease_s": 5, "poll_s": 0.1} | options
         dispatcher = Dispatcher(store, build_handlers(handlers, session), **options)
         stop = asyncio.Event()
         running.append((stop, asyncio.create_task(dispatcher.run(stop))))
@@ -115,7 +115,7 @@ async def test_manual_types_are_left_for_workers(
     echo = await store.tasks.create(account.live, new_task(kind))
     await wait_until_settled(store, account.live, echo.id)
     still = await store.tasks.get(account.live, task.id)
-    assert (still.status, still.lease_owner) == (TaskStatus.PENDING, None)
+    assert (still.status, still.worker) == (TaskStatus.PENDING, None)
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ async def test_expired_lease_is_claimed_again(
     """A task held by a crashed worker is recovered when its lease expires, and completed once."""
     kind = fresh("echo")
     task = await store.tasks.create(account.live, new_task(kind))
-    claimed = await store.work.claim(owner="crashed", lease_s=1, limit=10, types=[kind])
+    claimed = await store.work.claim(worker="crashed", lease_s=1, limit=10, types=[kind])
     assert [t.id for t in claimed] == [task.id]
     run_dispatcher({kind: HandlerSettings(kind="echo")})
     done = await wait_until_settled(store, account.live, task.id)
@@ -250,17 +250,17 @@ async def test_stop_releases_unfinished_leases(store: Store, account: Account) -
             {kind: HandlerSettings(kind="python", target="tests.dispatch.plugins:slow")}, session
         )
         dispatcher = Dispatcher(
-            store, handlers, owner="stopping", lease_s=30, drain_s=0.2, poll_s=0.05
+            store, handlers, worker="stopping", lease_s=30, drain_s=0.2, poll_s=0.05
         )
         stop = asyncio.Event()
         running = asyncio.create_task(dispatcher.run(stop))
         task = await store.tasks.create(account.live, new_task(kind))
         deadline = time.monotonic() + 5
-        while (await store.tasks.get(account.live, task.id)).lease_owner is None:
+        while (await store.tasks.get(account.live, task.id)).worker is None:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
         stop.set()
         await asyncio.wait_for(running, 5)
     after = await store.tasks.get(account.live, task.id)
-    assert (after.status, after.lease_owner, after.attempts) == (TaskStatus.PENDING, None, 0)
+    assert (after.status, after.worker, after.attempts) == (TaskStatus.PENDING, None, 0)
     assert (await actions(store, account.live, task.id))[-1] == "released"

@@ -38,8 +38,8 @@ async def test_claim_over_several_types_is_priority_then_oldest(
     for kind, priority in plan:
         created.append(await store.tasks.create(account.live, new_task(kind, priority)))
 
-    claimed = await store.work.claim(owner="w", lease_s=30, limit=5, types=[a, b, c])
-    rest = await store.work.claim(owner="w", lease_s=30, limit=5, types=[a, b, c])
+    claimed = await store.work.claim(worker="w", lease_s=30, limit=5, types=[a, b, c])
+    rest = await store.work.claim(worker="w", lease_s=30, limit=5, types=[a, b, c])
 
     def key(task: Task) -> tuple[int, str]:
         return (-(task.priority if task.priority is not None else -(2**31)), task.id)
@@ -63,7 +63,7 @@ async def test_concurrent_claims_over_several_types_never_share_a_task(
 
         async def claim_all(store: Store, owner: str) -> list[str]:
             taken: list[str] = []
-            while batch := await store.work.claim(owner=owner, lease_s=30, limit=7, types=types):
+            while batch := await store.work.claim(worker=owner, lease_s=30, limit=7, types=types):
                 taken.extend(t.id for t in batch)
             return taken
 
@@ -115,6 +115,6 @@ async def test_claim_with_no_type_or_a_repeated_type(store: Store, account: Acco
     """An empty type list claims nothing; a type named twice is claimed once per task."""
     [kind] = kinds(1)
     created = [(await store.tasks.create(account.live, new_task(kind, None))).id for _ in range(3)]
-    assert await store.work.claim(owner="w", lease_s=30, limit=10, types=[]) == []
-    claimed = await store.work.claim(owner="w", lease_s=30, limit=10, types=[kind, kind])
+    assert await store.work.claim(worker="w", lease_s=30, limit=10, types=[]) == []
+    claimed = await store.work.claim(worker="w", lease_s=30, limit=10, types=[kind, kind])
     assert [t.id for t in claimed] == created

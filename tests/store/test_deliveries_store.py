@@ -21,19 +21,19 @@ async def test_expired_delivery_lease_is_claimed_again(own_database: str) -> Non
         who = await store.accounts.authenticate(key)
         assert who is not None
         task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
-        [first] = await store.deliveries.claim(owner="dead", limit=10, lease_s=30)
+        [first] = await store.deliveries.claim(worker="dead", limit=10, lease_s=30)
         assert first.attempts == 0
 
         now[0] += timedelta(seconds=29)
-        assert await other.deliveries.claim(owner="alive", limit=10, lease_s=30) == []
+        assert await other.deliveries.claim(worker="alive", limit=10, lease_s=30) == []
         [delivery] = await store.deliveries.for_task(who, task.id)
         assert delivery.status is DeliveryStatus.DELIVERING
 
         # Expired leases are swept every LEASE_SWEEP_S, so it goes out within that.
         now[0] += timedelta(seconds=LEASE_SWEEP_S + 1)
-        [again] = await other.deliveries.claim(owner="alive", limit=10, lease_s=30)
+        [again] = await other.deliveries.claim(worker="alive", limit=10, lease_s=30)
         assert again.id == first.id
-        assert await other.deliveries.claim(owner="alive", limit=10, lease_s=30) == []
+        assert await other.deliveries.claim(worker="alive", limit=10, lease_s=30) == []
     finally:
         await store.close()
         await other.close()
@@ -56,8 +56,8 @@ async def test_claim_takes_due_deliveries_oldest_first_up_to_the_limit(own_datab
             [delivery] = await store.deliveries.for_task(who, task.id)
             created.append(delivery.id)
             now[0] += timedelta(seconds=1)
-        claimed = await store.deliveries.claim(owner="w", limit=2, lease_s=30)
-        rest = await store.deliveries.claim(owner="w", limit=2, lease_s=30)
+        claimed = await store.deliveries.claim(worker="w", limit=2, lease_s=30)
+        rest = await store.deliveries.claim(worker="w", limit=2, lease_s=30)
     finally:
         await store.close()
     assert [d.id for d in claimed] == created[:2]

@@ -39,9 +39,9 @@ async def test_pgbouncer_mode_polls_and_works(
                     priority=None,
                 ),
             )
-            claimed = await store.work.claim(owner="w", lease_s=5, limit=5, types=[kind])
+            claimed = await store.work.claim(worker="w", lease_s=5, limit=5, types=[kind])
         assert task.id in [t.id for t in claimed]
-        assert (await store.tasks.get(account.live, task.id)).lease_owner == "w"
+        assert (await store.tasks.get(account.live, task.id)).worker == "w"
     finally:
         await store.close()
 

@@ -207,7 +207,7 @@ async def test_upgrade_gives_each_environment_credentials_and_keeps_data(empty_u
         assert principal is not None
         assert await store.accounts.authenticate(test_key) is not None
         task = await store.tasks.get(principal, "0" * 24)
-        assert (task.params, task.lease_owner) == ({"text": "kept"}, "w1")
+        assert (task.params, task.worker) == ({"text": "kept"}, "w1")
         async with store.db.read() as conn:
             columns = await conn.run_sync(
                 lambda sync: {c["name"] for c in sa.inspect(sync).get_columns("accounts")}

@@ -12,7 +12,7 @@ async def delivered(store: Store, who: Principal, at: datetime) -> str:
     """A task whose callback was delivered at `at`; its delivery id."""
     task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
     [delivery] = await store.deliveries.for_task(who, task.id)
-    await store.deliveries.claim(owner="t", limit=1000, lease_s=30)
+    await store.deliveries.claim(worker="t", limit=1000, lease_s=30)
     await store.deliveries.record(
         "t",
         AttemptOutcome(

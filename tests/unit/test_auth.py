@@ -26,7 +26,7 @@ def principal_factory(*, environment: Environment = Environment.LIVE) -> Princip
         account_name="acme",
         environment=environment,
         scopes=ALL_SCOPES,
-        owner="ops@acme.example",
+        email="ops@acme.example",
     )
 
 

@@ -47,7 +47,7 @@ def test_defaults_configure_echo_and_the_dispatcher() -> None:
 
     assert dict(settings.handlers) == {"echo": HandlerSettings(kind="echo")}
     assert settings.dispatcher == DispatcherSettings(
-        concurrency=64, lease_s=60.0, batch_size=50, poll_s=1.0, drain_s=10.0
+        concurrency=64, lease_s=60.0, claim_size=50, poll_s=1.0, drain_s=10.0
     )
 
 
@@ -145,7 +145,7 @@ def test_dispatcher_section_from_the_file() -> None:
     dispatcher = load_settings(file_text=FILE).dispatcher
 
     assert dispatcher == DispatcherSettings(
-        concurrency=8, lease_s=30.0, batch_size=10, poll_s=0.5, drain_s=5.0
+        concurrency=8, lease_s=30.0, claim_size=10, poll_s=0.5, drain_s=5.0
     )
     assert isinstance(dispatcher.lease_s, float)
 
@@ -166,9 +166,16 @@ def test_dispatcher_section_from_the_file() -> None:
         pytest.param(
             "HOOKLINE_DISPATCHER_BATCH_SIZE",
             "3",
-            lambda s: s.dispatcher.batch_size,
+            lambda s: s.dispatcher.claim_size,
             3,
             id="batch-size",
+        ),
+        pytest.param(
+            "HOOKLINE_DISPATCHER_CLAIM_SIZE",
+            "4",
+            lambda s: s.dispatcher.claim_size,
+            4,
+            id="claim-size",
         ),
         pytest.param(
             "HOOKLINE_DISPATCHER_POLL_S", "0.25", lambda s: s.dispatcher.poll_s, 0.25, id="poll"
@@ -197,7 +204,7 @@ def test_dispatcher_environment_leaves_other_dispatcher_settings() -> None:
     ).dispatcher
 
     assert dispatcher == DispatcherSettings(
-        concurrency=2, lease_s=30.0, batch_size=10, poll_s=0.5, drain_s=5.0
+        concurrency=2, lease_s=30.0, claim_size=10, poll_s=0.5, drain_s=5.0
     )
 
 
@@ -312,3 +319,9 @@ def test_bad_dispatcher_settings_raise_naming_the_setting(
     """A misconfigured dispatcher is a ValueError naming the setting."""
     with pytest.raises(ValueError, match=re.escape(named)):
         load_settings(file_text=file_text, environ=environ)
+
+
+def test_the_new_claim_size_name_wins_over_the_old_one() -> None:
+    text = "[dispatcher]\nbatch_size = 5\nclaim_size = 7\n[callbacks]\nbatch_size = 9\n"
+    settings = load_settings(file_text=text)
+    assert (settings.dispatcher.claim_size, settings.callbacks.claim_size) == (7, 9)

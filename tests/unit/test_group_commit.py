@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from hookline.store.batching import GroupCommit
+from hookline.store.group_commit import GroupCommit
 
 
 class Recorder:
