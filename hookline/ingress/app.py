@@ -18,7 +18,7 @@ from hookline.config import Settings
 from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
 from hookline.ingress.auth import Authenticator
-from hookline.ingress.contract import check_body, check_query, contract_for
+from hookline.ingress.contract import contract_for
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
@@ -32,6 +32,7 @@ from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContex
 from hookline.ingress.openapi import openapi_document
 from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
 from hookline.ingress.services import Services
+from hookline.ingress.validation import check_body, check_query
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
 from hookline.store import Store
