@@ -17,7 +17,6 @@ from starlette.responses import Response
 
 from hookline import errors
 from hookline.ingress.query import Query, check_query, check_text
-from hookline.models import Principal, Scope
 from hookline.submission import type_name
 
 log = structlog.get_logger("hookline.ingress")
@@ -166,8 +165,3 @@ async def read_object(request: Request, *, required: bool = True) -> dict[str, A
     if not isinstance(body, dict):
         raise errors.Invalid(f"The request body must be a JSON object, got {type_name(body)}")
     return body
-
-
-def require(p: Principal, scope: Scope | None) -> None:
-    if scope is not None and scope not in p.scopes and Scope.ADMIN not in p.scopes:
-        raise errors.Forbidden(f"This API key lacks the {scope.value!r} scope")

@@ -1,4 +1,4 @@
-"""API key extraction from Authorization headers and cached key lookups."""
+"""API key extraction from Authorization headers, cached key lookups, and the scope check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import base64
 
 import pytest
 
-from hookline.errors import Unauthorized
-from hookline.ingress.auth import Authenticator, key_from_header
-from hookline.models import ALL_SCOPES, Environment, Principal
+from hookline.errors import Forbidden, Unauthorized
+from hookline.ingress.auth import Authenticator, key_from_header, require_scope
+from hookline.models import ALL_SCOPES, Environment, Principal, Scope
 
 KEY = "live_0123456789abcdef0123456789abcdef0123456789ab"
 OTHER_KEY = "test_0123456789abcdef0123456789abcdef0123456789ab"
@@ -19,13 +19,15 @@ def basic(userinfo: str) -> str:
     return "Basic " + base64.b64encode(userinfo.encode()).decode()
 
 
-def principal_factory(*, environment: Environment = Environment.LIVE) -> Principal:
+def principal_factory(
+    *, environment: Environment = Environment.LIVE, scopes: frozenset[Scope] = ALL_SCOPES
+) -> Principal:
     return Principal(
         key_id="0123456789ab",
         account_id=1,
         account_name="acme",
         environment=environment,
-        scopes=ALL_SCOPES,
+        scopes=scopes,
         email="ops@acme.example",
     )
 
@@ -237,3 +239,46 @@ async def test_waiters_survive_the_cancellation_of_the_request_that_looked_up() 
     lookup.gate.set()
     assert (await waiter).account_name == "acme"
     assert leader.cancelled()
+
+
+S, W, A, ADMIN = Scope.SUBMIT, Scope.WORK, Scope.AUDIT, Scope.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("scopes", "needed", "allowed"),
+    [
+        pytest.param({S}, S, True, id="exact"),
+        pytest.param({W}, S, False, id="another-scope"),
+        pytest.param({S, W, A}, ADMIN, False, id="all-but-admin-is-no-admin"),
+        pytest.param({ADMIN}, W, True, id="admin-grants-work"),
+        pytest.param({ADMIN}, ADMIN, True, id="admin-itself"),
+        pytest.param(set(), A, False, id="no-scopes"),
+    ],
+)
+def test_a_key_has_a_scope_it_carries_or_through_admin(
+    scopes: set[Scope], needed: Scope, allowed: bool
+) -> None:
+    """A key has the scopes it carries, and every scope when it carries admin."""
+    who = principal_factory(scopes=frozenset(scopes))
+    assert who.has_scope(needed) is allowed
+
+
+@pytest.mark.parametrize(
+    ("scopes", "needed"),
+    [
+        pytest.param({S}, S, id="has-it"),
+        pytest.param({ADMIN}, A, id="admin"),
+        pytest.param(set(), None, id="none-needed"),
+    ],
+)
+def test_require_scope_lets_a_key_with_the_scope_through(
+    scopes: set[Scope], needed: Scope | None
+) -> None:
+    """The route check passes a key that has the endpoint's scope, and anyone where none is needed."""
+    require_scope(principal_factory(scopes=frozenset(scopes)), needed)
+
+
+def test_require_scope_refuses_a_key_without_it_naming_the_scope() -> None:
+    """A key without the endpoint's scope is Forbidden, and the message names the scope."""
+    with pytest.raises(Forbidden, match="lacks the 'audit' scope"):
+        require_scope(principal_factory(scopes=frozenset({S, W})), A)
