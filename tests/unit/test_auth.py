@@ -10,6 +10,7 @@ import pytest
 from hookline.errors import Forbidden, Unauthorized
 from hookline.ingress.auth import Authenticator, key_from_header, require_scope
 from hookline.models import ALL_SCOPES, Environment, Principal, Scope
+from tests.conftest import FakeClock
 
 KEY = "live_0123456789abcdef0123456789abcdef0123456789ab"
 OTHER_KEY = "test_0123456789abcdef0123456789abcdef0123456789ab"
@@ -30,16 +31,6 @@ def principal_factory(
         scopes=scopes,
         email="ops@acme.example",
     )
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeLookup:
@@ -103,10 +94,10 @@ async def test_authenticator_caches_within_ttl() -> None:
     """Repeated requests within ttl_s reuse the first lookup, whichever header form they use."""
     who = principal_factory()
     lookup, clock = FakeLookup({KEY: who}), FakeClock()
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock.monotonic)
 
     assert await authenticate(basic(f"{KEY}:")) == who
-    clock.now += 4.9
+    clock.advance(4.9)
     assert await authenticate(f"Bearer {KEY}") == who
 
     assert lookup.calls == [KEY]
@@ -116,13 +107,13 @@ async def test_authenticator_looks_up_again_after_ttl() -> None:
     """Once ttl_s has passed, the key is looked up again and a revocation takes effect."""
     who = principal_factory()
     lookup, clock = FakeLookup({KEY: who}), FakeClock()
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock.monotonic)
 
     await authenticate(f"Bearer {KEY}")
     del lookup.known[KEY]  # revoked
-    clock.now += 4.0
+    clock.advance(4.0)
     assert await authenticate(f"Bearer {KEY}") == who
-    clock.now += 1.0
+    clock.advance(1.0)
     with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
         await authenticate(f"Bearer {KEY}")
 
@@ -133,7 +124,7 @@ async def test_authenticator_caches_each_key_separately() -> None:
     """Different keys are looked up and cached independently."""
     live, test = principal_factory(), principal_factory(environment=Environment.TEST)
     lookup = FakeLookup({KEY: live, OTHER_KEY: test})
-    authenticate = Authenticator(lookup, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, monotonic=FakeClock().monotonic)
 
     assert await authenticate(f"Bearer {KEY}") == live
     assert await authenticate(f"Bearer {OTHER_KEY}") == test
@@ -145,7 +136,7 @@ async def test_authenticator_caches_each_key_separately() -> None:
 async def test_authenticator_rejects_unknown_keys_and_caches_the_answer() -> None:
     """A key the lookup does not know raises Unauthorized, and is not looked up again in ttl."""
     lookup = FakeLookup({})
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=FakeClock().monotonic)
 
     for _ in range(2):
         with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
@@ -175,7 +166,7 @@ async def test_authenticator_rejects_missing_header_without_lookup(header: str |
 async def test_authenticator_evicts_oldest_entry_past_max_entries() -> None:
     """With max_entries reached, the oldest cached key is dropped and looked up again."""
     lookup = FakeLookup({KEY: principal_factory(), OTHER_KEY: principal_factory()})
-    authenticate = Authenticator(lookup, max_entries=1, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, max_entries=1, monotonic=FakeClock().monotonic)
 
     await authenticate(f"Bearer {KEY}")
     await authenticate(f"Bearer {OTHER_KEY}")
@@ -203,7 +194,7 @@ class GatedLookup(FakeLookup):
 async def test_concurrent_misses_share_one_lookup() -> None:
     """Fifty requests with an uncached key make one database lookup, and all get its answer."""
     lookup = GatedLookup({KEY: principal_factory()})
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(50)]
     await asyncio.sleep(0)
     lookup.gate.set()
@@ -215,7 +206,7 @@ async def test_concurrent_misses_share_one_lookup() -> None:
 async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> None:
     """A lookup error reaches each request that waited on it; the next request looks up again."""
     lookup = GatedLookup({KEY: principal_factory()}, error=OSError("database down"))
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(3)]
     await asyncio.sleep(0)
     lookup.gate.set()
@@ -229,7 +220,7 @@ async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> 
 async def test_waiters_survive_the_cancellation_of_the_request_that_looked_up() -> None:
     """If the request doing the lookup is cancelled (its client left), the others still answer."""
     lookup = GatedLookup({KEY: principal_factory()})
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     leader = asyncio.create_task(auth(basic(f"{KEY}:")))
     await asyncio.sleep(0)
     waiter = asyncio.create_task(auth(basic(f"{KEY}:")))
