@@ -60,6 +60,10 @@ class Principal:
     scopes: frozenset[Scope]
     email: str
 
+    def has_scope(self, scope: Scope) -> bool:
+        """Whether this key may act where `scope` is needed: the admin scope grants every one."""
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountCredentials:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database per backend, accounts, and an in-process API client.
+"""Shared fixtures and builders: a migrated database per backend, accounts, in-process API
+clients, a fake clock and the `new_task` builder.
 
 Every test works in an account of its own, so tests share one migrated
 database per backend and session. PostgreSQL runs when HOOKLINE_TEST_PG_URL
@@ -9,21 +10,25 @@ of its own on that server and drops it at the end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.types import ASGIApp
 
 from hookline.config import Settings, load_settings
 from hookline.ingress import create_app
-from hookline.models import ALL_SCOPES, Environment, Principal, Scope
+from hookline.models import ALL_SCOPES, Environment, NewTask, Principal, Scope
 from hookline.store import Store, open_store
 
 PG_URL = os.environ.get("HOOKLINE_TEST_PG_URL")
@@ -175,28 +180,131 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+def new_task(task_type: str = "echo", /, **overrides: Any) -> NewTask:
+    """A create request as the store takes it: no params, tags, callback or priority unless
+    `overrides` set them (any field of NewTask)."""
+    plain = NewTask(
+        type=task_type,
+        instruction=None,
+        params={},
+        metadata={},
+        tags=None,
+        unique_id=None,
+        project=None,
+        batch=None,
+        callback_url=None,
+        priority=None,
+    )
+    return dataclasses.replace(plain, **overrides)
+
+
+class FakeClock:
+    """Time that passes only when the test says so (`advance`), or by `step_s` at each reading.
+
+    `clock()` is an aware UTC datetime, as the store reads it (starting now, to the
+    millisecond like the store's own clock, so that times the API shows match exactly);
+    `clock.monotonic()` the seconds passed since the start plus 1000, as the edge's
+    timers read theirs.
+    """
+
+    def __init__(self, *, start: datetime | None = None, step_s: float = 0.0) -> None:
+        if start is None:
+            now = datetime.now(UTC)
+            start = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self.now = start
+        self._start = self.now
+        self._step = timedelta(seconds=step_s)
+
+    def __call__(self) -> datetime:
+        now = self.now
+        self.now += self._step
+        return now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def monotonic(self) -> float:
+        return 1000.0 + (self.now - self._start).total_seconds()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The fake clock of `clocked_store` (a module may override it, e.g. with a step)."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def clocked_store(database_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    """A store of the test's database that reads the time from `clock`."""
+    opened = open_store(database_url, clock=clock)
+    yield opened
+    await opened.close()
+
+
+def asgi_client(
+    app: ASGIApp, key: str | None = None, *, address: str | None = None
+) -> httpx.AsyncClient:
+    """An httpx client of `app` in-process, authenticated by `key` (HTTP Basic, empty
+    password); `address` is the client address the app sees."""
+    transport = (
+        httpx.ASGITransport(app=app)
+        if address is None
+        else httpx.ASGITransport(app=app, client=(address, 40000))
+    )
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", auth=(key, "") if key else None
+    )
+
+
+class Clients:
+    """`clients(app, key)`: the in-process clients a test opens, closed together at its end."""
+
+    def __init__(self) -> None:
+        self._opened: list[httpx.AsyncClient] = []
+
+    def __call__(
+        self, app: ASGIApp, key: str | None = None, *, address: str | None = None
+    ) -> httpx.AsyncClient:
+        client = asgi_client(app, key, address=address)
+        self._opened.append(client)
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._opened:
+            await client.aclose()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[Clients]:
+    opened = Clients()
+    yield opened
+    await opened.aclose()
+
+
 ClientFactory = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-async def client_factory(store: Store, settings: Settings) -> AsyncIterator[ClientFactory]:
+def client_factory(store: Store, settings: Settings, clients: Clients) -> ClientFactory:
     """`client_factory(key)`: an httpx client for the app in-process, authenticated by `key`."""
     app = create_app(store=store, settings=settings)
-    clients: list[httpx.AsyncClient] = []
 
     def make(key: str | None = None, *, settings_: Settings | None = None) -> httpx.AsyncClient:
         target = app if settings_ is None else create_app(store=store, settings=settings_)
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=target),
-            base_url="http://testserver",
-            auth=(key, "") if key else None,
-        )
-        clients.append(client)
-        return client
+        return clients(target, key)
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
+
+
+@pytest.fixture
+def clocked(clocked_store: Store, settings: Settings, clients: Clients) -> ClientFactory:
+    """`clocked(key)`: a client for an app whose store reads the time from `clock`."""
+    app = create_app(store=clocked_store, settings=settings)
+
+    def make(key: str | None = None) -> httpx.AsyncClient:
+        return clients(app, key)
+
+    return make
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from starlette.routing import Route
 from hookline.config import Settings
 from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
-from hookline.ingress.auth import Authenticator
-from hookline.ingress.contract import check_body, check_query, contract_for
+from hookline.ingress.auth import Authenticator, require_scope
+from hookline.ingress.contract import contract_for
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
@@ -26,12 +26,12 @@ from hookline.ingress.http import (
     handle_unexpected,
     query_of,
     read_body,
-    require,
 )
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
 from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
 from hookline.ingress.services import Services
+from hookline.ingress.validation import check_body, check_query
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
 from hookline.store import Store
@@ -118,7 +118,7 @@ def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) ->
         who = await authenticate(request.headers.get("authorization"))
         key_limits: ratelimits.KeyLimits = request.app.state.key_limits
         key_limits.check(who, api.scope)
-        require(who, api.scope)
+        require_scope(who, api.scope)
         # Every value from the query string is checked here once; handlers parse their own.
         reject_unknown(query_of(request), frozenset(api.params))
         await _check(request, api)

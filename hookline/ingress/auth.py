@@ -1,4 +1,5 @@
-"""API key authentication: HTTP Basic (key as username, empty password) or Bearer."""
+"""API keys: authentication (HTTP Basic, key as username and empty password, or Bearer)
+and the scope check every endpoint of the route table makes (`require_scope`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from hookline.errors import Unauthorized
-from hookline.models import Principal
+from hookline.errors import Forbidden, Unauthorized
+from hookline.models import Principal, Scope
 
 Lookup = Callable[[str], Awaitable[Principal | None]]
 
@@ -33,6 +34,16 @@ def key_from_header(header: str | None) -> str | None:
         username, _, _password = decoded.partition(":")
         return username or None
     return None
+
+
+def require_scope(who: Principal, scope: Scope | None) -> None:
+    """Refuse `who` unless its key has `scope` (None: any key may).
+
+    Raises:
+        Forbidden: the key lacks the scope.
+    """
+    if scope is not None and not who.has_scope(scope):
+        raise Forbidden(f"This API key lacks the {scope.value!r} scope")
 
 
 class Authenticator:

@@ -17,22 +17,29 @@ from starlette.responses import Response
 
 from hookline import errors
 from hookline.ingress.query import Query, check_query, check_text
-from hookline.models import Principal, Scope
 from hookline.submission import type_name
 
 log = structlog.get_logger("hookline.ingress")
 
-STATUS_BY_ERROR: tuple[tuple[type[errors.HooklineError], int], ...] = (
-    (errors.BodyTooLarge, 413),
-    (errors.UnsupportedMediaType, 415),
-    (errors.Invalid, 400),
-    (errors.Unauthorized, 401),
-    (errors.Forbidden, 403),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.RateLimited, 429),
-    (errors.Unavailable, 503),
-)
+STATUS_BY_ERROR: dict[type[errors.HooklineError], int] = {
+    errors.HooklineError: 500,
+    errors.Invalid: 400,
+    errors.BodyTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+"""The HTTP status of each domain error; a class not listed answers what its nearest
+listed ancestor answers (`status_for`), so the order of the entries means nothing."""
+
+_HEADERS_BY_STATUS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": 'Basic realm="hookline"'},
+    503: {"Retry-After": "1"},
+}
 
 
 class JSONResponse(Response):
@@ -48,22 +55,26 @@ def error_response(
     return JSONResponse({"status_code": status_code, "error": message}, status_code, headers)
 
 
-def status_for(exc: errors.HooklineError) -> int:
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    return 500
+def status_for(error: type[errors.HooklineError]) -> int:
+    """The status of the first class along `error`'s MRO that `STATUS_BY_ERROR` lists.
+
+    As starlette looks up its exception handlers: the most specific mapped class wins,
+    whatever the order of the table. The root is listed, so every domain error has one.
+    """
+    for cls in error.__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500  # pragma: no cover - HooklineError itself is listed
 
 
 async def handle_hookline_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, errors.HooklineError):  # pragma: no cover - registered for it
         raise exc
-    status = status_for(exc)
-    headers = {"WWW-Authenticate": 'Basic realm="hookline"'} if status == 401 else None
+    status = status_for(type(exc))
+    headers = _HEADERS_BY_STATUS.get(status)
     if isinstance(exc, errors.RateLimited):
         headers = {"Retry-After": str(exc.retry_after_s)}
     if status == 503:
-        headers = {"Retry-After": "1"}
         log.warning("store_unavailable", path=request.url.path, error=repr(exc.__cause__))
     if isinstance(exc, errors.StoreFailed):
         # Answered here rather than by handle_unexpected, so the connection stays open;
@@ -154,8 +165,3 @@ async def read_object(request: Request, *, required: bool = True) -> dict[str, A
     if not isinstance(body, dict):
         raise errors.Invalid(f"The request body must be a JSON object, got {type_name(body)}")
     return body
-
-
-def require(p: Principal, scope: Scope | None) -> None:
-    if scope is not None and scope not in p.scopes and Scope.ADMIN not in p.scopes:
-        raise errors.Forbidden(f"This API key lacks the {scope.value!r} scope")

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import hookline
-from hookline.ingress.contract import ANSWERS, TAGS, Contract, contract_for
+from hookline.ingress.answers import ANSWERS
+from hookline.ingress.contract import Contract, contract_for
+from hookline.ingress.schema_parts import TAGS
 
 _MULTIPART = {
     "multipart/form-data": {

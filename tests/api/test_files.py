@@ -16,7 +16,7 @@ from hookline.ingress.app import API
 from hookline.models import Environment, Scope
 from hookline.store import Store, open_store
 from tests.api.support import error_of, ok
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.conftest import Account, AccountFactory, ClientFactory, asgi_client
 
 PAYLOAD = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -271,11 +271,8 @@ async def test_unreachable_database_answers_503(account: Account, tmp_path: Path
             environ={"HOOKLINE_DATABASE_URL": url, "HOOKLINE_FILES_DIR": str(tmp_path)}
         ),
     )
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", auth=(account.live_key, "")
-        ) as client:
+        async with asgi_client(app, account.live_key) as client:
             assert ok(await client.get("/healthz")) == {"status": "ok"}
             for response in (
                 await client.get("/readyz"),

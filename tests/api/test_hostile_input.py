@@ -22,7 +22,7 @@ from hookline.config import load_settings
 from hookline.ingress import create_app
 from hookline.store import open_store
 from tests.api.support import error_of
-from tests.conftest import PG_URL, create_database, drop_database
+from tests.conftest import PG_URL, asgi_client, create_database, drop_database
 
 PROPERTY = settings(
     max_examples=40,
@@ -148,8 +148,7 @@ async def test_a_database_error_is_a_logged_500_without_parameters(tmp_path: Pat
             ),
         )
         # raise_app_exceptions stays on: a handler that re-raised would fail the request here.
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with asgi_client(app) as client:
             with capture_logs() as logs:
                 response = await client.get("/v1/tasks", auth=(key, ""))
     finally:

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 
+from hookline.store import Store
 from tests.api.support import create_task, error_of, ids, list_tasks, ok, total
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.conftest import Account, AccountFactory, ClientFactory, FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time for these tests: 2 ms pass at each reading of the store's clock, so tasks
+    created one after another get ordered ids and times without waiting."""
+    return FakeClock(step_s=0.002)
+
+
+@pytest.fixture
+def store(clocked_store: Store) -> Store:
+    """Every client and account of these tests reads the time from `clock`."""
+    return clocked_store
 
 
 async def create_many(client: httpx.AsyncClient, count: int, **body: Any) -> list[str]:
     """Create `count` tasks one after another, a little apart; their ids, oldest first."""
-    made = []
-    for n in range(count):
-        made.append((await create_task(client, n=n, **body))["task_id"])
-        await asyncio.sleep(0.002)  # ids are time-ordered to the millisecond
-    return made
+    return [(await create_task(client, n=n, **body))["task_id"] for n in range(count)]
 
 
-async def split_moment() -> datetime:
+def split_moment(clock: FakeClock) -> datetime:
     """A moment strictly between what was written before and what is written after it."""
-    await asyncio.sleep(0.01)
-    moment = datetime.now(UTC)
-    await asyncio.sleep(0.01)
+    clock.advance(0.01)
+    moment = clock.now
+    clock.advance(0.01)
     return moment
 
 
@@ -193,10 +202,12 @@ async def test_created_after_and_before_with_dates(api: httpx.AsyncClient) -> No
         ),
     ],
 )
-async def test_created_after_and_before_with_times(api: httpx.AsyncClient, render: Any) -> None:
+async def test_created_after_and_before_with_times(
+    api: httpx.AsyncClient, clock: FakeClock, render: Any
+) -> None:
     """created_after/created_before split tasks at a moment given in any accepted time format."""
     early = await create_many(api, 2)
-    moment = render(await split_moment())
+    moment = render(split_moment(clock))
     late = await create_many(api, 1)
     assert await ids(api, created_after=moment) == set(late)
     assert await ids(api, created_before=moment) == set(early)
@@ -218,22 +229,22 @@ async def test_created_after_and_start_time_together_answer_400(api: httpx.Async
     error_of(response, 400)
 
 
-async def test_filter_by_updated_after(api: httpx.AsyncClient) -> None:
+async def test_filter_by_updated_after(api: httpx.AsyncClient, clock: FakeClock) -> None:
     """updated_after finds tasks changed after a moment, not those created before it."""
     made = await create_many(api, 3)
-    moment = await split_moment()
+    moment = split_moment(clock)
     ok(await api.post(f"/v1/task/{made[1]}/setMetadata", json={"touched": True}))
     assert await ids(api, updated_after=moment.isoformat()) == {made[1]}
     assert await ids(api, updated_before=moment.isoformat()) == {made[0], made[2]}
 
 
 async def test_filter_by_completed_after(
-    api: httpx.AsyncClient, account: Account, client_factory: ClientFactory
+    api: httpx.AsyncClient, account: Account, client_factory: ClientFactory, clock: FakeClock
 ) -> None:
     """completed_after finds tasks completed after a moment and never pending ones."""
     test_client = client_factory(account.test_key)
     early = await create_task(test_client)
-    moment = await split_moment()
+    moment = split_moment(clock)
     late = await create_task(test_client)
     await create_task(api)
     assert await ids(test_client, completed_after=moment.isoformat()) == {late["task_id"]}

@@ -8,14 +8,10 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from hookline.ingress.answers import ANSWERS
 from hookline.ingress.app import API
-from hookline.ingress.contract import (
-    ANSWERS,
-    CONTRACTS,
-    LIST_PARAMS,
-    contract_for,
-    validator_for,
-)
+from hookline.ingress.contract import CONTRACTS, LIST_PARAMS, contract_for
+from hookline.ingress.validation import validator_for
 from tests.api.support import create_task, error_of, ok
 from tests.conftest import ClientFactory
 

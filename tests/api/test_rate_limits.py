@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,15 +15,14 @@ from hookline.ingress import create_app
 from hookline.ingress.ratelimits import address_key
 from hookline.store import Store
 from tests.api.support import error_of, ok
-from tests.conftest import Account, AccountFactory
+from tests.conftest import Account, AccountFactory, Clients
 
 Connect = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-async def app_with(store: Store, settings: Settings) -> AsyncIterator[Callable[..., Connect]]:
+def app_with(store: Store, settings: Settings, clients: Clients) -> Callable[..., Connect]:
     """`app_with(**rate_limits)`: one app; its `connect(key, address=...)` makes clients of it."""
-    clients: list[httpx.AsyncClient] = []
 
     def make(**limits: Any) -> Connect:
         app = create_app(
@@ -32,19 +31,11 @@ async def app_with(store: Store, settings: Settings) -> AsyncIterator[Callable[.
         )
 
         def connect(key: str | None = None, *, address: str = "127.0.0.1") -> httpx.AsyncClient:
-            client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                base_url="http://testserver",
-                auth=(key, "") if key else None,
-            )
-            clients.append(client)
-            return client
+            return clients(app, key, address=address)
 
         return connect
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 def retry_after(response: httpx.Response) -> int:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 from hookline.models import ALL_SCOPES, Environment
 from hookline.store import Store
 from tests.api.support import create_task, error_of, ok
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.conftest import Account, AccountFactory, ClientFactory, FakeClock
 
 TYPE = "label"
 EVENT_KEYS = {
@@ -37,6 +36,13 @@ AUDIT_KEYS = {
     "audit_source",
     "comments",
 }
+
+
+@pytest.fixture
+def store(clocked_store: Store) -> Store:
+    """Every client and account of these tests reads the time from `clock`, which moves
+    only when a test says so."""
+    return clocked_store
 
 
 async def work(client: httpx.AsyncClient, task_id: str, worker: str, response: Any) -> None:
@@ -226,19 +232,19 @@ async def test_events_filter_by_project(api: httpx.AsyncClient) -> None:
     assert await walk(api, "/v1/events", project="nope") == []
 
 
-async def test_events_filter_by_time(api: httpx.AsyncClient) -> None:
+async def test_events_filter_by_time(api: httpx.AsyncClient, clock: FakeClock) -> None:
     """since and until bound the events by when they happened."""
 
-    async def mark() -> datetime:
-        await asyncio.sleep(0.02)
-        now = datetime.now(UTC)
-        await asyncio.sleep(0.02)
+    def mark() -> datetime:
+        clock.advance(0.02)
+        now = clock()
+        clock.advance(0.02)
         return now
 
     early = (await create_task(api, TYPE))["task_id"]
-    after_early = await mark()
+    after_early = mark()
     middle = (await create_task(api, TYPE))["task_id"]
-    after_middle = await mark()
+    after_middle = mark()
     late = (await create_task(api, TYPE))["task_id"]
 
     async def tasks_of(**params: Any) -> list[str]:
@@ -445,6 +451,7 @@ async def test_audits_query_filters_and_paginates(
     account_factory: AccountFactory,
     client_factory: ClientFactory,
     store: Store,
+    clock: FakeClock,
 ) -> None:
     """GET /v1/audits narrows by result, auditor, project and time, and pages with next_token."""
     test = client_factory(account.test_key)
@@ -461,9 +468,9 @@ async def test_audits_query_filters_and_paginates(
 
     ok(await audit(test, in_project, accepted=True))
     ok(await audit(reviewer, in_project, result="fixed", response={"category": "x"}))
-    await asyncio.sleep(0.02)
-    middle = datetime.now(UTC)
-    await asyncio.sleep(0.02)
+    clock.advance(0.02)
+    middle = clock()
+    clock.advance(0.02)
     ok(await audit(test, loose, accepted=False))
     ok(await audit(reviewer, loose, result="accepted", comments="fine"))
     ok(await audit(reviewer, loose, result="fixed"))

@@ -9,63 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from hookline.config import Settings
-from hookline.ingress import create_app
 from hookline.models import Environment, Scope
-from hookline.store import Store, open_store
+from hookline.store import Store
 from tests.api.support import create_task, error_of, ok
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.conftest import Account, AccountFactory, ClientFactory, FakeClock
 
 TYPE = "label"
-
-
-class FakeClock:
-    """A clock for the store that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def clocked(
-    database_url: str, settings: Settings, clock: FakeClock
-) -> AsyncIterator[ClientFactory]:
-    """`clocked(key)`: a client for an app whose store reads the time from `clock`."""
-    store = open_store(database_url, clock=clock)
-    app = create_app(store=store, settings=settings)
-    clients: list[httpx.AsyncClient] = []
-
-    def make(key: str | None = None) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://testserver",
-            auth=(key, "") if key else None,
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
-    await store.close()
 
 
 def when(stamp: str) -> datetime:
@@ -140,12 +95,15 @@ async def test_claim_answers_null_when_nothing_is_claimable(api: httpx.AsyncClie
     assert await claim(api, types=["other"]) is None
 
 
-async def test_claim_order_is_priority_then_oldest(api: httpx.AsyncClient) -> None:
+async def test_claim_order_is_priority_then_oldest(
+    clocked: ClientFactory, clock: FakeClock, account: Account
+) -> None:
     """Claims take the highest priority first and, within a priority, the oldest."""
+    api = clocked(account.live_key)
     created = {}
     for name, priority in [("low", 10), ("high-1", 30), ("mid", 20), ("high-2", 30), ("low-2", 10)]:
         created[name] = (await create_task(api, TYPE, priority=priority))["task_id"]
-        await asyncio.sleep(0.003)  # ids order by the millisecond
+        clock.advance(0.003)  # ids order by the millisecond
     order = []
     while (leased := await claim(api)) is not None:
         order.append(leased["task_id"])

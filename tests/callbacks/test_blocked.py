@@ -18,8 +18,7 @@ from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings
 from hookline.models import Delivery
 from hookline.store import Store
-from tests.conftest import Account
-from tests.store.conftest import new_task
+from tests.conftest import Account, new_task
 
 GUARDED = CallbacksSettings(schedule_s=(0, 0.2), timeout_s=1, poll_s=0.05, lease_s=10)
 LOOPBACK_ALLOWED = dataclasses.replace(GUARDED, allow_networks=("127.0.0.0/8", "::1/128"))

@@ -16,9 +16,9 @@ from standardwebhooks import Webhook
 
 from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings
-from hookline.models import DeliveryStatus, Environment, NewTask, Principal
+from hookline.models import DeliveryStatus, Environment, Principal
 from hookline.store import Store
-from tests.conftest import Account
+from tests.conftest import Account, new_task
 
 FAST = CallbacksSettings(
     schedule_s=(0, 0.3, 0.6, 1.2, 2.4),
@@ -105,24 +105,11 @@ async def run_sender(store: Store) -> AsyncIterator[RunSender]:
         await session.close()
 
 
-def completed_task(url: str) -> NewTask:
-    return NewTask(
-        type="echo",
-        instruction=None,
-        params={},
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url=url,
-        priority=None,
-    )
-
-
 async def create_done(store: Store, who: Principal, url: str) -> str:
     """A test-environment task: completed in its create, its callback enqueued with it."""
-    task = await store.tasks.create(who, completed_task(url), completed_response={"ok": True})
+    task = await store.tasks.create(
+        who, new_task(callback_url=url), completed_response={"ok": True}
+    )
     return task.id
 
 

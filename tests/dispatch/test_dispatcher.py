@@ -18,7 +18,6 @@ from hookline.errors import Conflict
 from hookline.handlers.registry import build_handlers
 from hookline.models import (
     EventFilter,
-    NewTask,
     Principal,
     SettleKind,
     Settlement,
@@ -26,22 +25,7 @@ from hookline.models import (
     TaskStatus,
 )
 from hookline.store import Store
-from tests.conftest import Account
-
-
-def new_task(task_type: str, **params: Any) -> NewTask:
-    return NewTask(
-        type=task_type,
-        instruction=None,
-        params=params,
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url=None,
-        priority=None,
-    )
+from tests.conftest import Account, new_task
 
 
 async def wait_until_settled(
@@ -97,7 +81,7 @@ async def test_echo_task_completes_at_once(
     kind = fresh("echo")
     run_dispatcher({kind: HandlerSettings(kind="echo")})
     started = time.monotonic()
-    task = await store.tasks.create(account.live, new_task(kind, n=1))
+    task = await store.tasks.create(account.live, new_task(kind, params={"n": 1}))
     done = await wait_until_settled(store, account.live, task.id)
     assert done.status is TaskStatus.COMPLETED
     assert done.response == {"echo": {"n": 1}}
@@ -111,7 +95,9 @@ async def test_manual_types_are_left_for_workers(
     """A type with no handler stays pending and unleased while the dispatcher runs."""
     kind = fresh("echo")
     run_dispatcher({kind: HandlerSettings(kind="echo")})
-    task = await store.tasks.create(account.live, new_task(fresh("manual"), attachment="a"))
+    task = await store.tasks.create(
+        account.live, new_task(fresh("manual"), params={"attachment": "a"})
+    )
     echo = await store.tasks.create(account.live, new_task(kind))
     await wait_until_settled(store, account.live, echo.id)
     still = await store.tasks.get(account.live, task.id)
@@ -155,7 +141,7 @@ async def test_http_handler_retries_then_completes_once(
     run_dispatcher(
         {kind: HandlerSettings(kind="http", url=url, timeout_s=0.5, max_attempts=5, backoff_s=0.05)}
     )
-    task = await store.tasks.create(account.live, new_task(kind, attachment="a"))
+    task = await store.tasks.create(account.live, new_task(kind, params={"attachment": "a"}))
     done = await wait_until_settled(store, account.live, task.id)
     assert done.status is TaskStatus.COMPLETED
     assert done.response == {"label": "cat", "attempt": 3}
@@ -209,7 +195,7 @@ async def test_python_handler_by_module_function(
             refuse: HandlerSettings(kind="python", target="tests.dispatch.plugins:refuse"),
         }
     )
-    shouted = await store.tasks.create(account.live, new_task(shout, text="hi"))
+    shouted = await store.tasks.create(account.live, new_task(shout, params={"text": "hi"}))
     refused = await store.tasks.create(account.live, new_task(refuse))
     done = await wait_until_settled(store, account.live, shouted.id)
     failed = await wait_until_settled(store, account.live, refused.id)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookline.models import NewTask
-from tests.conftest import PG_URL, create_database, drop_database
+from tests.conftest import PG_URL, create_database, drop_database, new_task
 
 
 @pytest.fixture
@@ -25,26 +25,5 @@ def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
     asyncio.run(drop_database(url, PG_URL))
 
 
-def new_task(
-    kind: str = "echo",
-    *,
-    priority: int | None = None,
-    callback_url: str | None = "https://receiver.example/cb",
-) -> NewTask:
-    """A task for the store tests: no params, a callback unless told otherwise."""
-    return NewTask(
-        type=kind,
-        instruction=None,
-        params={},
-        metadata={},
-        tags=None,
-        unique_id=None,
-        project=None,
-        batch=None,
-        callback_url=callback_url,
-        priority=priority,
-    )
-
-
 def task_with_callback() -> NewTask:
-    return new_task()
+    return new_task(callback_url="https://receiver.example/cb")

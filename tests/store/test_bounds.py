@@ -14,8 +14,7 @@ from hookline.ingress.trail import AUDIT_ID_MAX, EVENT_ID_MAX
 from hookline.models import AuditFilter, DeliveryStatus, EventFilter, TaskFilter
 from hookline.store import Store
 from hookline.submission import MAX_PRIORITY, MIN_PRIORITY
-from tests.conftest import Account
-from tests.store.conftest import new_task
+from tests.conftest import Account, new_task
 
 FIRST = datetime(1, 1, 1, tzinfo=UTC)
 LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)

@@ -11,15 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hookline.models import NewTask, Task
+from hookline.models import Task
 from hookline.store import Store, open_store
 from hookline.store.work import _candidates
-from tests.conftest import Account
-from tests.store.conftest import new_task as store_task
-
-
-def new_task(kind: str, priority: int | None) -> NewTask:
-    return store_task(kind, priority=priority, callback_url=None)
+from tests.conftest import Account, new_task
 
 
 def kinds(n: int) -> list[str]:
@@ -36,7 +31,7 @@ async def test_claim_over_several_types_is_priority_then_oldest(
     plan = [(a, 10), (b, None), (a, 30), (b, 30), (c, 20), (a, None), (b, 10), (c, 30)]
     created: list[Task] = []
     for kind, priority in plan:
-        created.append(await store.tasks.create(account.live, new_task(kind, priority)))
+        created.append(await store.tasks.create(account.live, new_task(kind, priority=priority)))
 
     claimed = await store.work.claim(worker="w", lease_s=30, limit=5, types=[a, b, c])
     rest = await store.work.claim(worker="w", lease_s=30, limit=5, types=[a, b, c])
@@ -57,7 +52,7 @@ async def test_concurrent_claims_over_several_types_never_share_a_task(
     stores = [open_store(database_url) for _ in range(4)]
     try:
         ids = {
-            (await stores[0].tasks.create(account.live, new_task(types[i % 3], i % 4))).id
+            (await stores[0].tasks.create(account.live, new_task(types[i % 3], priority=i % 4))).id
             for i in range(90)
         }
 
@@ -88,7 +83,7 @@ async def test_claim_over_several_types_reads_each_in_index_order(
     the final merge of at most limit x types rows, never one over all pending tasks."""
     types = kinds(2)
     for kind in types:
-        await store.tasks.create(account.live, new_task(kind, None))
+        await store.tasks.create(account.live, new_task(kind))
     query = _candidates(backend, None, types, 50, store.db.clock())
     dialect = postgresql.dialect() if backend == "postgresql" else sqlite.dialect()
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
@@ -114,7 +109,7 @@ async def test_claim_over_several_types_reads_each_in_index_order(
 async def test_claim_with_no_type_or_a_repeated_type(store: Store, account: Account) -> None:
     """An empty type list claims nothing; a type named twice is claimed once per task."""
     [kind] = kinds(1)
-    created = [(await store.tasks.create(account.live, new_task(kind, None))).id for _ in range(3)]
+    created = [(await store.tasks.create(account.live, new_task(kind))).id for _ in range(3)]
     assert await store.work.claim(worker="w", lease_s=30, limit=10, types=[]) == []
     claimed = await store.work.claim(worker="w", lease_s=30, limit=10, types=[kind, kind])
     assert [t.id for t in claimed] == created

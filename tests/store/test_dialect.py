@@ -7,10 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from hookline.config import DatabaseSettings
-from hookline.models import NewTask
 from hookline.store import open_store
-from tests.conftest import Account
-from tests.store.conftest import new_task
+from tests.conftest import Account, new_task
+from tests.store.conftest import task_with_callback
 
 
 async def test_pgbouncer_mode_polls_and_works(
@@ -26,18 +25,7 @@ async def test_pgbouncer_mode_polls_and_works(
         async with store.listen():
             task = await store.tasks.create(
                 account.live,
-                NewTask(
-                    type=kind,
-                    instruction=None,
-                    params={"n": 1},
-                    metadata={},
-                    tags=None,
-                    unique_id="bouncer",
-                    project=None,
-                    batch=None,
-                    callback_url=None,
-                    priority=None,
-                ),
+                new_task(kind, params={"n": 1}, unique_id="bouncer"),
             )
             claimed = await store.work.claim(worker="w", lease_s=5, limit=5, types=[kind])
         assert task.id in [t.id for t in claimed]
@@ -61,12 +49,12 @@ async def test_notify_wakes_other_processes_on_their_channel(
             assert await worker.signals.wait_for_work(5)
             assert not await worker.signals.wait_for_callbacks(0.2)
 
-            await api.tasks.create(account.test, new_task("echo"), completed_response={})
+            await api.tasks.create(account.test, task_with_callback(), completed_response={})
             assert await worker.signals.wait_for_callbacks(5)
 
             api.signals.dispatching = api.signals.sending = True
             await api.tasks.create(account.live, new_task(f"notify-{uuid.uuid4().hex[:8]}"))
-            await api.tasks.create(account.test, new_task("echo"), completed_response={})
+            await api.tasks.create(account.test, task_with_callback(), completed_response={})
             woken = await asyncio.gather(
                 worker.signals.wait_for_work(0.5), worker.signals.wait_for_callbacks(0.5)
             )

@@ -6,26 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from hookline.errors import DuplicateUniqueId, IllegalOnBodyless, NotFound, StoreFailed
-from hookline.models import NewTask, TaskFilter, TaskStatus
+from hookline.models import TaskFilter, TaskStatus
 from hookline.store import open_store
-from tests.conftest import Account
-
-
-def new_task(**overrides: object) -> NewTask:
-    values: dict[str, object] = {
-        "type": "echo",
-        "instruction": None,
-        "params": {"n": 1},
-        "metadata": {},
-        "tags": None,
-        "unique_id": None,
-        "project": None,
-        "batch": None,
-        "callback_url": None,
-        "priority": None,
-    }
-    values.update(overrides)
-    return NewTask(**values)  # type: ignore[arg-type]
+from tests.conftest import Account, new_task
 
 
 async def test_timestamps_come_back_as_utc(database_url: str, account: Account) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from hookline.aio import Backoff, Pacer
+from tests.conftest import FakeClock
 
 
 def test_backoff_doubles_caps_and_resets() -> None:
@@ -18,25 +19,17 @@ def test_backoff_survives_many_failures() -> None:
     assert delays[-1] == 30.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_pacer_lets_the_first_claim_go_at_once() -> None:
     """An idle loop woken by new work claims without delay."""
-    assert Pacer(0.01, monotonic=Clock()).wait_s() == 0.0
+    assert Pacer(0.01, monotonic=FakeClock().monotonic).wait_s() == 0.0
 
 
 def test_pacer_spaces_claims_by_the_interval() -> None:
     """Right after a claim the next one waits out the rest of the interval, then goes."""
-    clock = Clock()
-    pacer = Pacer(0.05, monotonic=clock)
+    clock = FakeClock()
+    pacer = Pacer(0.05, monotonic=clock.monotonic)
     pacer.claimed()
-    clock.now += 0.02
+    clock.advance(0.02)
     assert abs(pacer.wait_s() - 0.03) < 1e-9
-    clock.now += 0.04
+    clock.advance(0.04)
     assert pacer.wait_s() == 0.0

@@ -1,4 +1,4 @@
-"""API key extraction from Authorization headers and cached key lookups."""
+"""API key extraction from Authorization headers, cached key lookups, and the scope check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import base64
 
 import pytest
 
-from hookline.errors import Unauthorized
-from hookline.ingress.auth import Authenticator, key_from_header
-from hookline.models import ALL_SCOPES, Environment, Principal
+from hookline.errors import Forbidden, Unauthorized
+from hookline.ingress.auth import Authenticator, key_from_header, require_scope
+from hookline.models import ALL_SCOPES, Environment, Principal, Scope
+from tests.conftest import FakeClock
 
 KEY = "live_0123456789abcdef0123456789abcdef0123456789ab"
 OTHER_KEY = "test_0123456789abcdef0123456789abcdef0123456789ab"
@@ -19,25 +20,17 @@ def basic(userinfo: str) -> str:
     return "Basic " + base64.b64encode(userinfo.encode()).decode()
 
 
-def principal_factory(*, environment: Environment = Environment.LIVE) -> Principal:
+def principal_factory(
+    *, environment: Environment = Environment.LIVE, scopes: frozenset[Scope] = ALL_SCOPES
+) -> Principal:
     return Principal(
         key_id="0123456789ab",
         account_id=1,
         account_name="acme",
         environment=environment,
-        scopes=ALL_SCOPES,
+        scopes=scopes,
         email="ops@acme.example",
     )
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeLookup:
@@ -101,10 +94,10 @@ async def test_authenticator_caches_within_ttl() -> None:
     """Repeated requests within ttl_s reuse the first lookup, whichever header form they use."""
     who = principal_factory()
     lookup, clock = FakeLookup({KEY: who}), FakeClock()
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock.monotonic)
 
     assert await authenticate(basic(f"{KEY}:")) == who
-    clock.now += 4.9
+    clock.advance(4.9)
     assert await authenticate(f"Bearer {KEY}") == who
 
     assert lookup.calls == [KEY]
@@ -114,13 +107,13 @@ async def test_authenticator_looks_up_again_after_ttl() -> None:
     """Once ttl_s has passed, the key is looked up again and a revocation takes effect."""
     who = principal_factory()
     lookup, clock = FakeLookup({KEY: who}), FakeClock()
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock)
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=clock.monotonic)
 
     await authenticate(f"Bearer {KEY}")
     del lookup.known[KEY]  # revoked
-    clock.now += 4.0
+    clock.advance(4.0)
     assert await authenticate(f"Bearer {KEY}") == who
-    clock.now += 1.0
+    clock.advance(1.0)
     with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
         await authenticate(f"Bearer {KEY}")
 
@@ -131,7 +124,7 @@ async def test_authenticator_caches_each_key_separately() -> None:
     """Different keys are looked up and cached independently."""
     live, test = principal_factory(), principal_factory(environment=Environment.TEST)
     lookup = FakeLookup({KEY: live, OTHER_KEY: test})
-    authenticate = Authenticator(lookup, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, monotonic=FakeClock().monotonic)
 
     assert await authenticate(f"Bearer {KEY}") == live
     assert await authenticate(f"Bearer {OTHER_KEY}") == test
@@ -143,7 +136,7 @@ async def test_authenticator_caches_each_key_separately() -> None:
 async def test_authenticator_rejects_unknown_keys_and_caches_the_answer() -> None:
     """A key the lookup does not know raises Unauthorized, and is not looked up again in ttl."""
     lookup = FakeLookup({})
-    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, ttl_s=5.0, monotonic=FakeClock().monotonic)
 
     for _ in range(2):
         with pytest.raises(Unauthorized, match="Invalid or revoked API key"):
@@ -173,7 +166,7 @@ async def test_authenticator_rejects_missing_header_without_lookup(header: str |
 async def test_authenticator_evicts_oldest_entry_past_max_entries() -> None:
     """With max_entries reached, the oldest cached key is dropped and looked up again."""
     lookup = FakeLookup({KEY: principal_factory(), OTHER_KEY: principal_factory()})
-    authenticate = Authenticator(lookup, max_entries=1, monotonic=FakeClock())
+    authenticate = Authenticator(lookup, max_entries=1, monotonic=FakeClock().monotonic)
 
     await authenticate(f"Bearer {KEY}")
     await authenticate(f"Bearer {OTHER_KEY}")
@@ -201,7 +194,7 @@ class GatedLookup(FakeLookup):
 async def test_concurrent_misses_share_one_lookup() -> None:
     """Fifty requests with an uncached key make one database lookup, and all get its answer."""
     lookup = GatedLookup({KEY: principal_factory()})
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(50)]
     await asyncio.sleep(0)
     lookup.gate.set()
@@ -213,7 +206,7 @@ async def test_concurrent_misses_share_one_lookup() -> None:
 async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> None:
     """A lookup error reaches each request that waited on it; the next request looks up again."""
     lookup = GatedLookup({KEY: principal_factory()}, error=OSError("database down"))
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     requests = [asyncio.create_task(auth(basic(f"{KEY}:"))) for _ in range(3)]
     await asyncio.sleep(0)
     lookup.gate.set()
@@ -227,7 +220,7 @@ async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> 
 async def test_waiters_survive_the_cancellation_of_the_request_that_looked_up() -> None:
     """If the request doing the lookup is cancelled (its client left), the others still answer."""
     lookup = GatedLookup({KEY: principal_factory()})
-    auth = Authenticator(lookup, monotonic=FakeClock())
+    auth = Authenticator(lookup, monotonic=FakeClock().monotonic)
     leader = asyncio.create_task(auth(basic(f"{KEY}:")))
     await asyncio.sleep(0)
     waiter = asyncio.create_task(auth(basic(f"{KEY}:")))
@@ -237,3 +230,46 @@ async def test_waiters_survive_the_cancellation_of_the_request_that_looked_up() 
     lookup.gate.set()
     assert (await waiter).account_name == "acme"
     assert leader.cancelled()
+
+
+S, W, A, ADMIN = Scope.SUBMIT, Scope.WORK, Scope.AUDIT, Scope.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("scopes", "needed", "allowed"),
+    [
+        pytest.param({S}, S, True, id="exact"),
+        pytest.param({W}, S, False, id="another-scope"),
+        pytest.param({S, W, A}, ADMIN, False, id="all-but-admin-is-no-admin"),
+        pytest.param({ADMIN}, W, True, id="admin-grants-work"),
+        pytest.param({ADMIN}, ADMIN, True, id="admin-itself"),
+        pytest.param(set(), A, False, id="no-scopes"),
+    ],
+)
+def test_a_key_has_a_scope_it_carries_or_through_admin(
+    scopes: set[Scope], needed: Scope, allowed: bool
+) -> None:
+    """A key has the scopes it carries, and every scope when it carries admin."""
+    who = principal_factory(scopes=frozenset(scopes))
+    assert who.has_scope(needed) is allowed
+
+
+@pytest.mark.parametrize(
+    ("scopes", "needed"),
+    [
+        pytest.param({S}, S, id="has-it"),
+        pytest.param({ADMIN}, A, id="admin"),
+        pytest.param(set(), None, id="none-needed"),
+    ],
+)
+def test_require_scope_lets_a_key_with_the_scope_through(
+    scopes: set[Scope], needed: Scope | None
+) -> None:
+    """The route check passes a key that has the endpoint's scope, and anyone where none is needed."""
+    require_scope(principal_factory(scopes=frozenset(scopes)), needed)
+
+
+def test_require_scope_refuses_a_key_without_it_naming_the_scope() -> None:
+    """A key without the endpoint's scope is Forbidden, and the message names the scope."""
+    with pytest.raises(Forbidden, match="lacks the 'audit' scope"):
+        require_scope(principal_factory(scopes=frozenset({S, W})), A)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookline.ingress.contract import CONTRACTS, _accepts_fast, _validator
+from hookline.ingress.contract import CONTRACTS
+from hookline.ingress.validation import _accepts_fast, _validator
 
 BODIES = {
     f"{method} {path}": contract.body

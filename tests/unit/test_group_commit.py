@@ -15,9 +15,12 @@ class Recorder:
         self.batches: list[list[str]] = []
         self.delay_s = delay_s
         self.crash = crash
+        self.writing = asyncio.Event()
+        """Set once a batch is in flight."""
 
     async def __call__(self, items: Sequence[str]) -> list[str | BaseException]:
         self.batches.append(list(items))
+        self.writing.set()
         await asyncio.sleep(self.delay_s)
         if self.crash:
             raise RuntimeError("database gone")
@@ -36,7 +39,7 @@ async def test_concurrent_items_share_a_batch() -> None:
     writer = Recorder(delay_s=0.01)
     group = GroupCommit(writer)
     first = asyncio.create_task(group.submit("a"))
-    await asyncio.sleep(0.001)
+    await asyncio.wait_for(writer.writing.wait(), 5)
     rest = [asyncio.create_task(group.submit(x)) for x in "bcd"]
     assert await asyncio.gather(first, *rest) == ["A", "B", "C", "D"]
     assert writer.batches == [["a"], ["b", "c", "d"]]
