@@ -97,9 +97,7 @@ class DashboardStore:
                 found[status] = await conn.scalar(sa.select(sa.func.count()).select_from(inner))
         return {status: int(n or 0) for status, n in found.items()}
 
-    async def delivery_depths(
-        self, principal: Principal, *, cap: int
-    ) -> dict[DeliveryStatus, int]:
+    async def delivery_depths(self, principal: Principal, *, cap: int) -> dict[DeliveryStatus, int]:
         """Deliveries per status, each counted up to `cap + 1` (ix_deliveries_scope_status)."""
         found = {}
         async with self._db.read() as conn:

@@ -11,6 +11,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+
 import orjson
 from starlette.requests import Request
 
@@ -166,9 +167,7 @@ def _decode_before(token: str) -> tuple[datetime, str]:
         raise Invalid("Parameter 'next_token' is not a token this server issued") from exc
 
 
-async def replay(
-    request: Request, who: Principal, since: datetime, until: datetime | None
-) -> int:
+async def replay(request: Request, who: Principal, since: datetime, until: datetime | None) -> int:
     return await services(request).store.deliveries.replay(
         who, status=DeliveryStatus.FAILED, since=since, until=until
     )

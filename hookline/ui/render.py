@@ -54,7 +54,9 @@ def _environment() -> jinja2.Environment:
 TEMPLATES = Jinja2Templates(env=_environment())
 
 
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     """The template `name` with `context`, and the dashboard's security headers."""
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)

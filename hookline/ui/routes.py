@@ -101,9 +101,7 @@ async def resend(request: Request, signed: Signed) -> Response:
 
 
 async def deliveries(request: Request, signed: Signed) -> Response:
-    found = await data.failed_deliveries(
-        request, signed.who, _param(request, "next_token") or None
-    )
+    found = await data.failed_deliveries(request, signed.who, _param(request, "next_token") or None)
     replayed = _param(request, "replayed")
     context = _context(
         signed,
@@ -164,4 +162,3 @@ def routes() -> list[BaseRoute]:
         Mount("/ui/static", StaticFiles(packages=[("hookline.ui", "static")]), name="ui_static"),
         Route("/ui/{rest:path}", page(not_found), methods=["GET", "POST"]),
     ]
-

@@ -135,7 +135,10 @@ async def login(request: Request) -> Response:
         # A 401 counts against the client address (rate_limits.failed_auth_per_minute).
         return _login_form(request, cookie_token or "", "Invalid or revoked API key", 401)
     value = session.issue(
-        found.principal.key_id, found.key_hash, now_s=time.time(), random_bytes=secrets.token_bytes(16)
+        found.principal.key_id,
+        found.key_hash,
+        now_s=time.time(),
+        random_bytes=secrets.token_bytes(16),
     )
     log.info("ui_signed_in", key_id=found.principal.key_id)
     response = RedirectResponse("/ui", status_code=303)
@@ -148,7 +151,11 @@ async def _logout(request: Request, signed: Signed) -> Response:
     log.info("ui_signed_out", key_id=signed.who.key_id)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(
-        session.SESSION_COOKIE, path="/ui", secure=is_secure(request), httponly=True, samesite="strict"
+        session.SESSION_COOKIE,
+        path="/ui",
+        secure=is_secure(request),
+        httponly=True,
+        samesite="strict",
     )
     return response
 

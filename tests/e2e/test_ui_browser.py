@@ -161,9 +161,7 @@ def test_wrong_key_is_refused(server: Server, browser: Browser, shots: Path) -> 
     expect(page).to_have_url(f"{server.base_url}/ui/login")
 
 
-def test_other_accounts_task_is_a_404_page(
-    server: Server, browser: Browser, shots: Path
-) -> None:
+def test_other_accounts_task_is_a_404_page(server: Server, browser: Browser, shots: Path) -> None:
     """Another account's task id shows a 404 page, not the task."""
     created = server.cli("keys", "create", "--account", "other", "--test")
     assert created.returncode == 0, created.stderr

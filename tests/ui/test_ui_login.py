@@ -124,7 +124,11 @@ async def test_forged_cookie_is_ignored(web: httpx.AsyncClient, account: Account
 async def test_post_without_csrf_is_refused(web: httpx.AsyncClient, account: Account) -> None:
     """A signed-in POST without the session's CSRF token answers a 403 page."""
     await signed_in_client(web, account.live_key)
-    for path in ("/ui/logout", "/ui/deliveries/replay", "/ui/tasks/0123456789abcdef01234567/resend"):
+    for path in (
+        "/ui/logout",
+        "/ui/deliveries/replay",
+        "/ui/tasks/0123456789abcdef01234567/resend",
+    ):
         answer = await web.post(path, data={"csrf": "nope", "since": "2020-01-01"})
         assert answer.status_code == 403, path
         assert "CSRF" in answer.text

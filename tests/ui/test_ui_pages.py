@@ -19,9 +19,7 @@ CALLBACK = "https://hooks.example.com/cb"
 async def _fail_callbacks(store: Store, account: Account, task_ids: set[str]) -> None:
     """Record one refused attempt for each of the tasks' deliveries, the last one."""
     mine = {
-        d.id
-        for task_id in task_ids
-        for d in await store.deliveries.for_task(account.test, task_id)
+        d.id for task_id in task_ids for d in await store.deliveries.for_task(account.test, task_id)
     }
     await store.deliveries.claim(owner="ui-test", limit=10_000, lease_s=30)
     for delivery_id in mine:
@@ -100,7 +98,7 @@ async def test_tasks_pagination(
         pages += 1
     assert pages == 2
     assert seen == sorted(created, reverse=True)
-    assert "Tasks 51–60 of 60" in page.text
+    assert "Tasks 51\u201360 of 60" in page.text
 
 
 async def test_task_page_shows_timeline_audits_and_attempts(
@@ -136,9 +134,7 @@ async def test_resend_adds_a_pending_delivery(
     await _fail_callbacks(store, account, {task["task_id"]})
     await signed_in_client(web, account.test_key)
     page = await web.get(f"/ui/tasks/{task['task_id']}")
-    answer = await web.post(
-        f"/ui/tasks/{task['task_id']}/resend", data={"csrf": csrf_of(page)}
-    )
+    answer = await web.post(f"/ui/tasks/{task['task_id']}/resend", data={"csrf": csrf_of(page)})
     assert answer.status_code == 303
     after = await web.get(answer.headers["location"])
     assert "The callback is queued to be sent again." in after.text
@@ -161,9 +157,7 @@ async def test_deliveries_page_and_replay(
     page = await web.get("/ui/deliveries")
     assert all(t in page.text for t in tasks)
     since = (store.db.clock() - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
-    answer = await web.post(
-        "/ui/deliveries/replay", data={"csrf": csrf_of(page), "since": since}
-    )
+    answer = await web.post("/ui/deliveries/replay", data={"csrf": csrf_of(page), "since": since})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/deliveries?replayed=2"
     after = await web.get(answer.headers["location"])
