@@ -147,18 +147,23 @@ async def not_found(request: Request, signed: Signed) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    """The dashboard's routes, to be added to the API application's."""
-    return [
-        Route("/ui/login", login_form, methods=["GET"]),
-        Route("/ui/login", login, methods=["POST"]),
-        Route("/ui/logout", logout, methods=["POST"]),
-        Route("/ui", page(overview), methods=["GET"]),
-        Route("/ui/tasks", page(tasks), methods=["GET"]),
-        Route("/ui/tasks/{task_id}", page(task), methods=["GET"]),
-        Route("/ui/tasks/{task_id}/resend", page(resend, scope=Scope.SUBMIT), methods=["POST"]),
-        Route("/ui/deliveries", page(deliveries), methods=["GET"]),
-        Route("/ui/deliveries/replay", page(replay, scope=Scope.SUBMIT), methods=["POST"]),
-        Route("/ui/workers", page(workers), methods=["GET"]),
-        Mount("/ui/static", StaticFiles(packages=[("hookline.ui", "static")]), name="ui_static"),
-        Route("/ui/{rest:path}", page(not_found), methods=["GET", "POST"]),
+    """The dashboard, one mount to add to the API application's routes.
+
+    A mount, not routes: the API's route table (and its OpenAPI document) stays the
+    API's. `/ui` redirects to the overview at `/ui/`.
+    """
+    pages: list[BaseRoute] = [
+        Route("/", page(overview), methods=["GET"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/tasks", page(tasks), methods=["GET"]),
+        Route("/tasks/{task_id}", page(task), methods=["GET"]),
+        Route("/tasks/{task_id}/resend", page(resend, scope=Scope.SUBMIT), methods=["POST"]),
+        Route("/deliveries", page(deliveries), methods=["GET"]),
+        Route("/deliveries/replay", page(replay, scope=Scope.SUBMIT), methods=["POST"]),
+        Route("/workers", page(workers), methods=["GET"]),
+        Mount("/static", StaticFiles(packages=[("hookline.ui", "static")]), name="ui_static"),
+        Route("/{rest:path}", page(not_found), methods=["GET", "POST"]),
     ]
+    return [Mount("/ui", routes=pages)]

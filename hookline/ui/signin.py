@@ -115,7 +115,7 @@ def _login_form(request: Request, token: str, error: str | None, status: int) ->
 async def login_form(request: Request) -> Response:
     """`GET /ui/login`: the form, or the overview for a signed-in browser."""
     if await signed_in(request) is not None:
-        return RedirectResponse("/ui", status_code=303)
+        return RedirectResponse("/ui/", status_code=303)
     return _login_form(request, secrets.token_hex(16), None, 200)
 
 
@@ -141,7 +141,7 @@ async def login(request: Request) -> Response:
         random_bytes=secrets.token_bytes(16),
     )
     log.info("ui_signed_in", key_id=found.principal.key_id)
-    response = RedirectResponse("/ui", status_code=303)
+    response = RedirectResponse("/ui/", status_code=303)
     _set_cookie(request, response, session.SESSION_COOKIE, value, "/ui")
     response.delete_cookie(session.LOGIN_CSRF_COOKIE, path="/ui/login")
     return response

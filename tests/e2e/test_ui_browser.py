@@ -41,9 +41,11 @@ def shots(tmp_path: Path) -> Path:
     return found
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """`hookline serve` on SQLite, callbacks allowed to 127.0.0.1 and retried quickly."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`hookline serve` on SQLite, callbacks allowed to 127.0.0.1 and retried quickly; one
+    for the module (each test opens a browser context of its own: no cookie is shared)."""
+    tmp_path = tmp_path_factory.mktemp("ui-serve")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
     env |= {
         "PYTHONUNBUFFERED": "1",
@@ -69,7 +71,7 @@ def receiver(server: Server) -> Iterator[ThreadedReceiver]:
     found.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         launched = p.chromium.launch(

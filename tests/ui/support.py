@@ -27,5 +27,5 @@ async def signed_in_client(client: httpx.AsyncClient, key: str) -> httpx.AsyncCl
     """`client`, signed in to the dashboard with `key`."""
     answer = await sign_in(client, key)
     assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/ui"
+    assert answer.headers["location"] == "/ui/"
     return client

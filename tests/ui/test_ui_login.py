@@ -22,7 +22,7 @@ async def test_good_key_signs_in(web: httpx.AsyncClient, account: Account) -> No
     """A valid key gets a session cookie and the overview of its account."""
     answer = await sign_in(web, account.live_key)
     assert answer.status_code == 303
-    page = await web.get("/ui")
+    page = await web.get("/ui/")
     assert page.status_code == 200
     assert account.name in page.text
     assert "Tasks by status" in page.text
@@ -90,7 +90,7 @@ async def test_bad_key_is_refused(web: httpx.AsyncClient, key: str) -> None:
     assert answer.status_code == 401
     assert "Invalid or revoked API key" in answer.text
     assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
-    assert (await web.get("/ui")).headers["location"] == "/ui/login"
+    assert (await web.get("/ui/")).headers["location"] == "/ui/login"
 
 
 async def test_login_without_form_token_is_refused(
@@ -105,7 +105,7 @@ async def test_login_without_form_token_is_refused(
 
 async def test_pages_redirect_to_login(web: httpx.AsyncClient) -> None:
     """Without a session every page redirects to the login form."""
-    for path in ("/ui", "/ui/tasks", "/ui/tasks/0123456789abcdef01234567", "/ui/workers"):
+    for path in ("/ui/", "/ui/tasks", "/ui/tasks/0123456789abcdef01234567", "/ui/workers"):
         answer = await web.get(path)
         assert answer.status_code == 303, path
         assert answer.headers["location"] == "/ui/login"
@@ -118,7 +118,7 @@ async def test_forged_cookie_is_ignored(web: httpx.AsyncClient, account: Account
     key_id, expires, nonce, mac = value.split(".")
     web.cookies.clear()
     web.cookies.set(SESSION_COOKIE, f"{key_id}.{int(expires) + 1}.{nonce}.{mac}", path="/ui")
-    assert (await web.get("/ui")).status_code == 303
+    assert (await web.get("/ui/")).status_code == 303
 
 
 async def test_post_without_csrf_is_refused(web: httpx.AsyncClient, account: Account) -> None:
@@ -132,18 +132,18 @@ async def test_post_without_csrf_is_refused(web: httpx.AsyncClient, account: Acc
         answer = await web.post(path, data={"csrf": "nope", "since": "2020-01-01"})
         assert answer.status_code == 403, path
         assert "CSRF" in answer.text
-    assert (await web.get("/ui")).status_code == 200  # still signed in
+    assert (await web.get("/ui/")).status_code == 200  # still signed in
 
 
 async def test_sign_out(web: httpx.AsyncClient, account: Account) -> None:
     """Signing out clears the cookie; the pages redirect to the login form again."""
     await signed_in_client(web, account.live_key)
-    page = await web.get("/ui")
+    page = await web.get("/ui/")
     answer = await web.post("/ui/logout", data={"csrf": csrf_of(page)})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/login"
     assert SESSION_COOKIE not in web.cookies
-    assert (await web.get("/ui")).status_code == 303
+    assert (await web.get("/ui/")).status_code == 303
 
 
 async def test_revoked_key_signs_out_at_once(
@@ -151,9 +151,9 @@ async def test_revoked_key_signs_out_at_once(
 ) -> None:
     """Revoking the key ends its sessions on the next request."""
     await signed_in_client(web, account.live_key)
-    assert (await web.get("/ui")).status_code == 200
+    assert (await web.get("/ui/")).status_code == 200
     await store.accounts.revoke_key(account.live.key_id)
-    assert (await web.get("/ui")).status_code == 303
+    assert (await web.get("/ui/")).status_code == 303
 
 
 async def test_pages_carry_security_headers(web: httpx.AsyncClient) -> None:
@@ -162,3 +162,10 @@ async def test_pages_carry_security_headers(web: httpx.AsyncClient) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert "script-src" not in page.headers["content-security-policy"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+async def test_bare_ui_redirects_to_the_overview(web: httpx.AsyncClient) -> None:
+    """`/ui` leads to the overview at `/ui/`."""
+    answer = await web.get("/ui")
+    assert answer.status_code in (307, 308)
+    assert answer.headers["location"].endswith("/ui/")

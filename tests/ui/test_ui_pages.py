@@ -46,7 +46,7 @@ async def test_overview_counts(
     for i in range(3):
         await create_task(api, instruction=f"t{i}")
     await signed_in_client(web, account.live_key)
-    page = await web.get("/ui")
+    page = await web.get("/ui/")
     assert page.status_code == 200
     depths = page.text.split('data-testid="task-depths"')[1].split("</table>")[0]
     assert re.search(r">pending</a></th><td class=\"num\">3<", depths), depths
@@ -152,7 +152,7 @@ async def test_deliveries_page_and_replay(
     tasks = {(await create_task(api, callback_url=CALLBACK))["task_id"] for _ in range(2)}
     await _fail_callbacks(store, account, tasks)
     await signed_in_client(web, account.test_key)
-    overview = await web.get("/ui")
+    overview = await web.get("/ui/")
     assert all(t in overview.text for t in tasks)
     page = await web.get("/ui/deliveries")
     assert all(t in page.text for t in tasks)
