@@ -35,6 +35,7 @@ from hookline.ingress.validation import check_body, check_query
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
 from hookline.store import Store
+from hookline.ui.routes import routes as ui_routes
 
 Handler = Callable[[Request, Principal], Awaitable[Any]]
 
@@ -189,6 +190,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/v1/openapi.json", openapi, methods=["GET"]),
         *_routes(API),
+        *ui_routes(),  # the dashboard (hookline/ui)
     ]
     app = Starlette(
         routes=routes,

@@ -1,0 +1,1 @@
+"""The dashboard at `/ui`: server-rendered pages, signed in with an API key."""
