@@ -70,7 +70,7 @@ class DashboardStore:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
-        key_hash, scopes, owner, environment, account_id, account_name = row
+        key_hash, scopes, email, environment, account_id, account_name = row
         return SessionKey(
             principal=Principal(
                 key_id=key_id,
@@ -78,7 +78,7 @@ class DashboardStore:
                 account_name=account_name,
                 environment=Environment(environment),
                 scopes=frozenset(Scope(s) for s in scopes.split(",") if s),
-                owner=owner,
+                email=email,
             ),
             key_hash=key_hash,
         )

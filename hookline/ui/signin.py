@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hookline.errors import Forbidden, HooklineError
-from hookline.ingress.http import require, status_for
+from hookline.ingress.auth import require_scope
+from hookline.ingress.http import status_for
 from hookline.models import Principal, Scope
 from hookline.ui import data, session
 from hookline.ui.render import render
@@ -34,7 +35,7 @@ class Signed:
     csrf: str
 
     def can(self, scope: Scope) -> bool:
-        return scope in self.who.scopes or Scope.ADMIN in self.who.scopes
+        return self.who.has_scope(scope)
 
 
 PageHandler = Callable[[Request, Signed], Awaitable[Response]]
@@ -96,10 +97,10 @@ def page(handler: PageHandler, *, scope: Scope | None = None) -> Endpoint:
                 given = form.get("csrf")
                 if not session.tokens_match(signed.csrf, given if isinstance(given, str) else None):
                     raise Forbidden("The form's CSRF token is missing or wrong; reload the page")
-            require(signed.who, scope)
+            require_scope(signed.who, scope)
             return await handler(request, signed)
         except HooklineError as exc:
-            return error_page(request, signed, status_for(exc), exc.message)
+            return error_page(request, signed, status_for(type(exc)), exc.message)
 
     return endpoint
 

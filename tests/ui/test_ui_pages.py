@@ -21,7 +21,7 @@ async def _fail_callbacks(store: Store, account: Account, task_ids: set[str]) ->
     mine = {
         d.id for task_id in task_ids for d in await store.deliveries.for_task(account.test, task_id)
     }
-    await store.deliveries.claim(owner="ui-test", limit=10_000, lease_s=30)
+    await store.deliveries.claim(worker="ui-test", limit=10_000, lease_s=30)
     for delivery_id in mine:
         await store.deliveries.record(
             "ui-test",
