@@ -19,6 +19,7 @@ from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
 from hookline.ingress.auth import Authenticator
 from hookline.ingress.contract import check_body, check_query, contract_for
+from hookline.ingress.docs import docs_routes, operations_paths
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
@@ -28,10 +29,12 @@ from hookline.ingress.http import (
     read_body,
     require,
 )
+from hookline.ingress.metrics import HttpMetrics, app_metrics, metrics_route
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
 from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
 from hookline.ingress.services import Services
+from hookline.metrics import Metrics
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
 from hookline.store import Store
@@ -156,12 +159,17 @@ EXCEPTION_HANDLERS = {
 }
 
 
-def create_health_app(*, store: Store, settings: Settings) -> Starlette:
-    """Only `/healthz` and `/readyz`: what a worker process serves to its orchestrator."""
+def create_health_app(
+    *, store: Store, settings: Settings, metrics: Metrics | None = None
+) -> Starlette:
+    """`/healthz`, `/readyz` and `/metrics`: what a worker process serves to its orchestrator."""
+    metrics = metrics or app_metrics(store, settings)
+    authenticate = Authenticator(store.accounts.authenticate)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            metrics_route(metrics, settings.metrics, authenticate),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
@@ -174,12 +182,18 @@ def create_health_app(*, store: Store, settings: Settings) -> Starlette:
     return app
 
 
-def create_app(*, store: Store, settings: Settings) -> Starlette:
-    """The ASGI application; the caller owns the store and closes it."""
+def create_app(*, store: Store, settings: Settings, metrics: Metrics | None = None) -> Starlette:
+    """The ASGI application; the caller owns the store and closes it.
+
+    `metrics` is shared with the process's dispatcher and sender; left out, the app has its own.
+    """
+    metrics = metrics or app_metrics(store, settings)
+    authenticate = Authenticator(store.accounts.authenticate)
     validator = ParamValidator(
         {name: dict(t.params_schema) for name, t in settings.types.items() if t.params_schema}
     )
     document = openapi_document(API, max_tags=settings.limits.max_tags)
+    document["paths"] |= operations_paths(metrics_require_key=settings.metrics.require_key)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
@@ -188,12 +202,15 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/v1/openapi.json", openapi, methods=["GET"]),
+        metrics_route(metrics, settings.metrics, authenticate),
+        *docs_routes(),
         *_routes(API),
     ]
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestContext),
+            Middleware(HttpMetrics, metrics=metrics, routes=routes),
             *ratelimits.middleware(settings.rate_limits),
             Middleware(RawPathRouting),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
@@ -206,6 +223,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         validator=validator,
         files_dir=Path(settings.files.dir),
     )
-    app.state.authenticate = Authenticator(store.accounts.authenticate)
+    app.state.authenticate = authenticate
+    app.state.metrics = metrics
     app.state.key_limits = ratelimits.KeyLimits(settings.rate_limits)
     return app

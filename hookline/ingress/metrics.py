@@ -1,0 +1,104 @@
+"""`GET /metrics` and the middleware that counts HTTP requests by route template.
+
+`/metrics` is public unless `metrics.require_key` is set: Prometheus scrapes
+without credentials by default, and the numbers are the process's own (no
+task ids, no payloads). They span every account, so where tenants must not
+see each other's task types, set `require_key` (an admin-scoped key, sent as
+HTTP Basic or Bearer: Prometheus's `basic_auth` or `authorization`), or keep
+the port private.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hookline.config import MetricsSettings, Settings
+from hookline.ingress.auth import Authenticator
+from hookline.ingress.http import require
+from hookline.metrics import UNMATCHED, Metrics
+from hookline.models import Scope as KeyScope
+from hookline.store import Store
+
+METRICS_PATH = "/metrics"
+
+
+def metrics_route(
+    metrics: Metrics, settings: MetricsSettings, authenticate: Authenticator
+) -> Route:
+    """The `/metrics` route of an app: this process's metrics in Prometheus's text format."""
+
+    async def endpoint(request: Request) -> Response:
+        if settings.require_key:
+            who = await authenticate(request.headers.get("authorization"))
+            require(who, KeyScope.ADMIN)
+        await metrics.refresh_queue_depth()
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(METRICS_PATH, endpoint, methods=["GET"])
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The path template of the route a request goes to (`/v1/task/{task_id}`), or `unmatched`.
+
+    A route that matches the path but not the method (a 405) is named too.
+    Routing is on the raw path, as `RawPathRouting` does.
+    """
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1").partition("?")[0] if raw else scope["path"]
+    probe = {"type": "http", "path": path, "root_path": "", "method": scope["method"]}
+    for route in routes:
+        match, _ = route.matches(probe)
+        if match is not Match.NONE:
+            return str(getattr(route, "path", UNMATCHED))
+    return UNMATCHED
+
+
+class HttpMetrics:
+    """Count each answered request (`hookline_http_requests_total{route,status}`) and time it."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.http_request(
+                route_template(self.routes, scope), status, time.perf_counter() - started
+            )
+
+
+def app_metrics(store: Store, settings: Settings) -> Metrics:
+    """The metrics of one process: configured types named first, queue depths from `store`."""
+    return Metrics(
+        max_types=settings.metrics.max_types,
+        known_types=sorted({*settings.handlers, *settings.types}),
+        queue_depth=store.stats.queue_depth,
+    )
+
+
+def metrics_of(request: Request) -> Metrics:
+    """The app's `Metrics` (set by `create_app`), for an endpoint's hook."""
+    found: Metrics = request.app.state.metrics
+    return found
