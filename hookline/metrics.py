@@ -212,12 +212,14 @@ class Metrics:
         async with self._queue_lock:
             if self._fresh():
                 return  # a concurrent scrape read them meanwhile
-            self._queue_read_at = self._clock()
             try:
                 self._queue.values = dict(await self._queue_read())
             except HooklineError as exc:  # the scrape answers, without the gauge
                 self._queue.values = None
                 log.warning("queue_depth_unreadable", error=exc.message)
+            finally:
+                # Set once the read is over: scrapes that came meanwhile waited on the lock.
+                self._queue_read_at = self._clock()
 
     def _fresh(self) -> bool:
         read_at = self._queue_read_at
