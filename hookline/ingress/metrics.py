@@ -10,13 +10,14 @@ the port private.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline.config import MetricsSettings, Settings
@@ -44,20 +45,25 @@ def metrics_route(
     return Route(METRICS_PATH, endpoint, methods=["GET"])
 
 
-def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+class RouteTemplates:
     """The path template of the route a request goes to (`/v1/task/{task_id}`), or `unmatched`.
 
-    A route that matches the path but not the method (a 405) is named too.
-    Routing is on the raw path, as `RawPathRouting` does.
+    Only the path is matched (a 405 is named by its route too), on the raw path as
+    `RawPathRouting` routes; the routes' own regexes, in the router's order.
     """
-    raw = scope.get("raw_path")
-    path = raw.decode("latin-1").partition("?")[0] if raw else scope["path"]
-    probe = {"type": "http", "path": path, "root_path": "", "method": scope["method"]}
-    for route in routes:
-        match, _ = route.matches(probe)
-        if match is not Match.NONE:
-            return str(getattr(route, "path", UNMATCHED))
-    return UNMATCHED
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._patterns: list[tuple[re.Pattern[str], str]] = [
+            (route.path_regex, route.path) for route in routes if isinstance(route, Route | Mount)
+        ]
+
+    def __call__(self, scope: Scope) -> str:
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1").partition("?")[0] if raw else scope["path"]
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
 
 
 class HttpMetrics:
@@ -66,7 +72,7 @@ class HttpMetrics:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.metrics = metrics
-        self.routes = routes
+        self.route_of = RouteTemplates(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,9 +90,7 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self.metrics.http_request(
-                route_template(self.routes, scope), status, time.perf_counter() - started
-            )
+            self.metrics.http_request(self.route_of(scope), status, time.perf_counter() - started)
 
 
 def app_metrics(store: Store, settings: Settings) -> Metrics:
