@@ -30,6 +30,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hookline.aio import Backoff, Pacer, first_of
 from hookline.config import CallbacksSettings
 from hookline.guard import Network, address_refusal, host_refusal, is_forbidden, parse_networks
+from hookline.metrics import Metrics, attempt_outcome
 from hookline.models import DueDelivery
 from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
 from hookline.signing import webhook_headers
@@ -122,9 +123,11 @@ class CallbackSender:
         worker: str,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._session = session
+        self._metrics = metrics or Metrics()
         self._settings = settings
         self._allowed = parse_networks(settings.allow_networks)
         self.worker = worker
@@ -235,6 +238,11 @@ class CallbackSender:
                 # The lease expires and the delivery is attempted again.
                 log.exception("callback_record_failed")
                 return
+            self._metrics.callback_attempt(
+                outcome=attempt_outcome(result.status_code, outcome.error),
+                delivery_id=delivery.id,
+                delivered_at=self._clock() if step.next is Next.SUCCEEDED else None,
+            )
             level = {Next.SUCCEEDED: log.debug, Next.RETRY: log.info}.get(step.next, log.warning)
             level(
                 "callback_attempt",

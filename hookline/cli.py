@@ -220,6 +220,7 @@ async def _run_roles(
     from hookline.dispatch import Dispatcher, worker_name
     from hookline.handlers.registry import build_handlers
     from hookline.ingress import create_app, create_health_app
+    from hookline.ingress.metrics import app_metrics
     from hookline.retention import prune_forever
 
     stop = asyncio.Event()
@@ -261,13 +262,16 @@ async def _run_roles(
         if sock is not None:
             _listen(sock, settings, option="--port" if api else "--health-port")
         running: list[asyncio.Task[None]] = []
+        metrics = app_metrics(store, settings)  # one per process, shared by its roles
         if dispatch:
             # Other processes announce new tasks and callbacks with NOTIFY (PostgreSQL);
             # this one picks up what it makes itself without telling them.
             await stack.enter_async_context(store.listen())
             store.signals.dispatching = store.signals.sending = True
             callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
-            sender = CallbackSender(store, callback_http, settings.callbacks, worker=worker_name())
+            sender = CallbackSender(
+                store, callback_http, settings.callbacks, worker=worker_name(), metrics=metrics
+            )
             running.append(asyncio.create_task(sender.run(stop)))
             running.append(asyncio.create_task(prune_forever(store, settings.retention, stop)))
             dispatcher = Dispatcher(
@@ -280,11 +284,12 @@ async def _run_roles(
                 poll_s=settings.dispatcher.poll_s,
                 claim_interval_s=settings.dispatcher.claim_interval_s,
                 drain_s=settings.dispatcher.drain_s,
+                metrics=metrics,
             )
             running.append(asyncio.create_task(dispatcher.run(stop)))
         if sock is not None:
             factory = create_app if api else create_health_app
-            app = factory(store=store, settings=settings)
+            app = factory(store=store, settings=settings, metrics=metrics)
             config = uvicorn.Config(
                 app,
                 host=settings.server.host,

@@ -174,6 +174,16 @@ class RateLimitsSettings:
     """Keys, and separately client addresses, tracked at most (the least recent are forgotten)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSettings:
+    """`GET /metrics` (`[metrics]`), on the API and on a worker's health port."""
+
+    max_types: int = 50
+    """Task types named in metric labels; further types are counted as `other`."""
+    require_key: bool = False
+    """Ask an admin-scoped API key for `/metrics`; off, it is public (scrape on a private network)."""
+
+
 DEFAULT_HANDLERS = {"echo": HandlerSettings(kind="echo")}
 
 
@@ -189,6 +199,7 @@ class Settings:
     callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     rate_limits: RateLimitsSettings = field(default_factory=RateLimitsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     handlers: Mapping[str, HandlerSettings] = field(default_factory=lambda: dict(DEFAULT_HANDLERS))
 
 
@@ -201,6 +212,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "callbacks": CallbacksSettings,
     "retention": RetentionSettings,
     "rate_limits": RateLimitsSettings,
+    "metrics": MetricsSettings,
 }
 _SECRET_KEYS = ("database_url",)
 _RENAMED = {("dispatcher", "batch_size"): "claim_size", ("callbacks", "batch_size"): "claim_size"}
@@ -504,6 +516,8 @@ def _check(settings: Settings) -> None:
     if settings.database.pool_size < 1:
         raise ValueError("setting database.pool_size: must be at least 1")
     _check_rate_limits(settings.rate_limits)
+    if settings.metrics.max_types < 0:
+        raise ValueError("setting metrics.max_types: must not be negative")
 
 
 def _check_public_url(url: str) -> None:

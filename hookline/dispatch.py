@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import socket
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -20,6 +21,7 @@ import structlog
 from hookline.aio import Backoff, Pacer, first_of
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
+from hookline.metrics import Metrics
 from hookline.models import Failed, Outcome, Task
 from hookline.retry import decide
 from hookline.store import Store
@@ -47,9 +49,11 @@ class Dispatcher:
         drain_s: float = 10.0,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._handlers = dict(handlers)
+        self._metrics = metrics or Metrics()
         self.worker = worker
         self._concurrency = concurrency
         self._lease_s = lease_s
@@ -107,6 +111,7 @@ class Dispatcher:
                 log.exception("claim_failed", retry_in_s=delay)
                 await first_of(stop.wait(), asyncio.sleep(delay))
                 continue
+            self._metrics.tasks_claimed(claimed)
             for task in claimed:
                 self._start(task)
             if len(claimed) < want:
@@ -125,6 +130,7 @@ class Dispatcher:
 
     async def _work(self, task: Task) -> None:
         spec = self._handlers[task.type]
+        began = time.perf_counter()
         with structlog.contextvars.bound_contextvars(task_id=task.id, attempt=task.attempts):
             outcome = await self._attempt(spec, task)
             settlement = decide(
@@ -136,12 +142,13 @@ class Dispatcher:
                 rng=self._rng,
             )
             try:
-                await self._store.work.settle(self.worker, settlement)
+                settled = await self._store.work.settle(self.worker, settlement)
             except Conflict:
                 log.warning("lease_lost", outcome=settlement.kind.value)
             except Exception:
                 log.exception("settle_failed", outcome=settlement.kind.value)
             else:
+                self._metrics.task_settled(settled, run_s=time.perf_counter() - began)
                 log.debug("task_settled", outcome=settlement.kind.value)
 
     async def _attempt(self, spec: HandlerSpec, task: Task) -> Outcome:

@@ -19,6 +19,7 @@ from hookline.errors import HooklineError
 from hookline.ingress import callbacks, catalog, files, ratelimits, tasks, trail, work
 from hookline.ingress.auth import Authenticator, require_scope
 from hookline.ingress.contract import contract_for
+from hookline.ingress.docs import docs_routes, operations_paths
 from hookline.ingress.http import (
     JSONResponse,
     handle_hookline_error,
@@ -27,11 +28,13 @@ from hookline.ingress.http import (
     query_of,
     read_body,
 )
+from hookline.ingress.metrics import HttpMetrics, app_metrics, metrics_route
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
 from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
 from hookline.ingress.services import Services
 from hookline.ingress.validation import check_body, check_query
+from hookline.metrics import Metrics
 from hookline.models import Principal, Scope
 from hookline.schemas import ParamValidator
 from hookline.store import Store
@@ -157,12 +160,17 @@ EXCEPTION_HANDLERS = {
 }
 
 
-def create_health_app(*, store: Store, settings: Settings) -> Starlette:
-    """Only `/healthz` and `/readyz`: what a worker process serves to its orchestrator."""
+def create_health_app(
+    *, store: Store, settings: Settings, metrics: Metrics | None = None
+) -> Starlette:
+    """`/healthz`, `/readyz` and `/metrics`: what a worker process serves to its orchestrator."""
+    metrics = metrics or app_metrics(store, settings)
+    authenticate = Authenticator(store.accounts.authenticate)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            metrics_route(metrics, settings.metrics, authenticate),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
@@ -175,12 +183,18 @@ def create_health_app(*, store: Store, settings: Settings) -> Starlette:
     return app
 
 
-def create_app(*, store: Store, settings: Settings) -> Starlette:
-    """The ASGI application; the caller owns the store and closes it."""
+def create_app(*, store: Store, settings: Settings, metrics: Metrics | None = None) -> Starlette:
+    """The ASGI application; the caller owns the store and closes it.
+
+    `metrics` is shared with the process's dispatcher and sender; left out, the app has its own.
+    """
+    metrics = metrics or app_metrics(store, settings)
+    authenticate = Authenticator(store.accounts.authenticate)
     validator = ParamValidator(
         {name: dict(t.params_schema) for name, t in settings.types.items() if t.params_schema}
     )
     document = openapi_document(API, max_tags=settings.limits.max_tags)
+    document["paths"] |= operations_paths(metrics_require_key=settings.metrics.require_key)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
@@ -189,6 +203,8 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/v1/openapi.json", openapi, methods=["GET"]),
+        metrics_route(metrics, settings.metrics, authenticate),
+        *docs_routes(),
         *_routes(API),
         *ui_routes(),  # the dashboard (hookline/ui)
     ]
@@ -196,6 +212,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(RequestContext),
+            Middleware(HttpMetrics, metrics=metrics, routes=routes),
             *ratelimits.middleware(settings.rate_limits),
             Middleware(RawPathRouting),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
@@ -208,6 +225,7 @@ def create_app(*, store: Store, settings: Settings) -> Starlette:
         validator=validator,
         files_dir=Path(settings.files.dir),
     )
-    app.state.authenticate = Authenticator(store.accounts.authenticate)
+    app.state.authenticate = authenticate
+    app.state.metrics = metrics
     app.state.key_limits = ratelimits.KeyLimits(settings.rate_limits)
     return app

@@ -30,6 +30,21 @@ _ERRORS = {
     "429": "Too many requests; retry after Retry-After seconds",
     "503": "Database unavailable; retry",
 }
+_DOCUMENT = {
+    "type": "object",
+    "required": ["openapi", "info", "paths", "components"],
+    "properties": {
+        "openapi": {"type": "string", "pattern": "^3\\.1\\."},
+        "info": {
+            "type": "object",
+            "required": ["title", "version"],
+            "properties": {"title": {"type": "string"}, "version": {"type": "string"}},
+        },
+        "paths": {"type": "object", "additionalProperties": {"type": "object"}},
+        "components": {"type": "object", "additionalProperties": {"type": "object"}},
+    },
+}
+"""The answer of `/v1/openapi.json`: an OpenAPI 3.1 document (its own schema is the spec's)."""
 _PUBLIC: list[dict[str, list[str]]] = []
 """`security: []`: no API key needed."""
 
@@ -196,7 +211,7 @@ def openapi_document(apis: Iterable[Described], *, max_tags: int) -> dict[str, A
                 "summary": "This document",
                 "operationId": "get_openapi",
                 "security": _PUBLIC,
-                "responses": {"200": _json("OpenAPI 3.1", {"type": "object"})},
+                "responses": {"200": _json("OpenAPI 3.1", _DOCUMENT)},
             }
         },
     }

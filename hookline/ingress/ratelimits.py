@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hookline import models
 from hookline.config import RateLimitsSettings
 from hookline.errors import RateLimited
+from hookline.ingress.docs import ASSET_PATHS, DOCS_PATH
 from hookline.ingress.http import error_response
 from hookline.ratelimit import Buckets, Rate, retry_after_s
 
@@ -31,7 +32,7 @@ _BUCKET_OF_SCOPE = {
     models.Scope.WORK: "work",
     models.Scope.AUDIT: "audit",
 }
-UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/v1/openapi.json"})
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/v1/openapi.json", DOCS_PATH, *ASSET_PATHS})
 
 
 def middleware(settings: RateLimitsSettings, *, clock: Clock = time.monotonic) -> list[Middleware]:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from hookline.errors import Invalid
 from hookline.handlers.samples import sample_response
 from hookline.ingress.http import path_param, query_of, read_body, read_object
+from hookline.ingress.metrics import metrics_of
 from hookline.ingress.query import Cursor, parse_bool, parse_task_list, reject_unknown, single
 from hookline.ingress.services import services
 from hookline.models import Environment, Principal, ReviewResult, TaskStatus
@@ -50,6 +51,9 @@ async def create_task(request: Request, who: Principal) -> dict[str, Any]:
         sample_response(new.type, new.params) if who.environment is Environment.TEST else None
     )
     task = await svc.store.tasks.create(who, new, completed_response=response)
+    metrics_of(request).task_created(task.type, who.environment.value)
+    if task.status is not TaskStatus.PENDING:
+        metrics_of(request).task_finished(task.type, task.status.value)
     return _json(task, who)
 
 
@@ -127,6 +131,7 @@ async def cancel_task(request: Request, who: Principal) -> dict[str, Any]:
     task = await services(request).store.tasks.cancel(
         who, path_param(request, "task_id"), clear_unique_id=clear
     )
+    metrics_of(request).task_finished(task.type, task.status.value)
     return _json(task, who)
 
 

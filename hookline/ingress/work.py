@@ -8,8 +8,9 @@ from starlette.requests import Request
 
 from hookline.errors import Invalid
 from hookline.ingress.http import path_param, read_object
+from hookline.ingress.metrics import metrics_of
 from hookline.ingress.services import services
-from hookline.models import Environment, Principal, Task
+from hookline.models import Environment, Principal, Task, TaskStatus
 from hookline.serialize import lease_json, task_json
 from hookline.submission import optional_str, required_str
 
@@ -55,6 +56,7 @@ async def claim(request: Request, who: Principal) -> dict[str, Any]:
         principal=who,
         actor=worker,
     )
+    metrics_of(request).tasks_claimed(claimed)
     return {"task": _json(claimed[0], who) if claimed else None}
 
 
@@ -73,6 +75,7 @@ async def complete(request: Request, who: Principal) -> dict[str, Any]:
     task = await services(request).store.work.complete(
         who, path_param(request, "task_id"), worker=_worker(body), response=body["response"]
     )
+    metrics_of(request).task_finished(task.type, task.status.value)
     return _json(task, who)
 
 
@@ -88,6 +91,8 @@ async def fail(request: Request, who: Principal) -> dict[str, Any]:
         error=required_str(body, "error", max_length=10_000),
         retry=retry,
     )
+    if task.status is not TaskStatus.PENDING:
+        metrics_of(request).task_finished(task.type, task.status.value)
     return _json(task, who)
 
 

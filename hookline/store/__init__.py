@@ -23,6 +23,7 @@ from hookline.store.events import EventStore
 from hookline.store.listen import listen
 from hookline.store.migrate import SchemaState, migrate, schema_state
 from hookline.store.signals import Signals
+from hookline.store.stats import StatsStore
 from hookline.store.tasks import TaskStore
 from hookline.store.work import WorkStore
 
@@ -38,6 +39,7 @@ class Store:
         self.work = WorkStore(db)
         self.events = EventStore(db)
         self.deliveries = DeliveryStore(db)
+        self.stats = StatsStore(db)
 
     @property
     def dialect(self) -> str:

@@ -115,13 +115,17 @@ async def test_a_missing_key_counts_as_a_failed_authentication(
 
 
 async def test_health_and_openapi_are_not_limited(app_with: Callable[..., Connect]) -> None:
-    """A blocked address still reaches /healthz, /readyz and the OpenAPI document."""
+    """A blocked address still reaches /healthz, /readyz, the OpenAPI document and /docs."""
     connect = app_with(failed_auth_per_minute=1)
     anonymous = connect()
     error_of(await anonymous.get("/v1/tasks"), 401)
     error_of(await anonymous.get("/v1/tasks"), 429)
     for path in ("/healthz", "/readyz", "/v1/openapi.json"):
         ok(await anonymous.get(path))
+    for path in ("/docs", "/docs/static/swagger-ui-bundle.js"):
+        assert (await anonymous.get(path)).status_code == 200
+    # /metrics stays behind the failed-auth limit: with metrics.require_key it takes a key.
+    error_of(await anonymous.get("/metrics"), 429)
 
 
 async def test_becoming_blocked_is_logged_once(app_with: Callable[..., Connect]) -> None:
