@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SATURATED, RATE = "saturated", "rate"
-NONE = "\N{EN DASH}"
-TIMES = "\N{MULTIPLICATION SIGN}"
+NONE = "-"
+TIMES = "x"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
