@@ -86,6 +86,32 @@ def environment() -> dict[str, str]:
     return env
 
 
+def bounded(
+    command: list[str], env: dict[str, str], timeout_s: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in its own process group; past `timeout_s`, stop that whole group."""
+    process = subprocess.Popen(  # noqa: S603 - our interpreter or the project's own script
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            stdout, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+        raise RunFailed(f"still running after {timeout_s:g} s; stopped") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def w1_line(completed: subprocess.CompletedProcess[str], log: Path) -> dict[str, Any]:
     """The W1 line a run printed last, or RunFailed naming its log."""
     log.write_text(completed.stderr + completed.stdout)
@@ -98,16 +124,8 @@ def w1_line(completed: subprocess.CompletedProcess[str], log: Path) -> dict[str,
 
 
 def generator(args: list[str], plan: Plan, log: Path) -> dict[str, Any]:
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.w1", *args],
-        cwd=ROOT,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=plan.run_timeout_s,
-        check=False,
-    )
-    return w1_line(completed, log)
+    command = [sys.executable, "-m", "bench.w1", *args]
+    return w1_line(bounded(command, environment(), plan.run_timeout_s), log)
 
 
 def run_hookline(target: str, args: list[str], plan: Plan, log: Path) -> dict[str, Any]:
@@ -119,16 +137,8 @@ def run_hookline(target: str, args: list[str], plan: Plan, log: Path) -> dict[st
     }
     if plan.pg:
         env["BENCH_PG"] = plan.pg
-    completed = subprocess.run(  # noqa: S603 - the project's own script
-        ["bash", str(ROOT / "bench" / "w1.sh"), HOOKLINE_MODES[target], *args],  # noqa: S607
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=plan.run_timeout_s,
-        check=False,
-    )
-    return w1_line(completed, log)
+    command = ["bash", str(ROOT / "bench" / "w1.sh"), HOOKLINE_MODES[target], *args]
+    return w1_line(bounded(command, env, plan.run_timeout_s), log)
 
 
 def run_peer(args: list[str], plan: Plan, log: Path) -> dict[str, Any]:
