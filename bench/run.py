@@ -109,6 +109,9 @@ def bounded(
             os.killpg(process.pid, signal.SIGKILL)
             stdout, stderr = process.communicate()
         raise RunFailed(f"still running after {timeout_s:g} s; stopped") from None
+    except BaseException:  # the runner itself is stopping (SIGTERM, ^C): take the run along
+        os.killpg(process.pid, signal.SIGTERM)
+        raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
@@ -314,6 +317,8 @@ def main(
     rate_n: int,
     rate: float,
 ) -> None:
+    # SIGTERM unwinds like ^C, so the peer's stop.sh and the reference's stop still run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = tuple(t.strip() for t in targets.split(",") if t.strip())
     unknown = [t for t in chosen if t not in TITLES]
     if unknown:
