@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run the W1 workload of ../shared/bench against a fresh hookline deployment on this host.
+# Run the W1 workload (bench/w1.py, the project's own generator) against a fresh hookline
+# deployment on this host.
 #
-#   bench/w1.sh MODE [w1.py arguments...]
+#   bench/w1.sh MODE [bench/w1.py arguments...]
 #
 # MODE: serve-sqlite  one `hookline serve` on a new SQLite file
 #       serve         one `hookline serve` on a new PostgreSQL database
@@ -9,20 +10,24 @@
 #
 # Examples:  bench/w1.sh scale --n 5000 --c 64
 #            bench/w1.sh serve --n 900 --rate 30
-# The JSON line goes to stdout and is appended to bench/results.jsonl (--out).
+# The JSON line goes to stdout and is appended to BENCH_OUT (default bench/results.jsonl; empty:
+# nowhere). BENCH_HARNESS=path/to/another/w1.py runs that harness instead (e.g. ../shared/bench/w1.py).
 # PostgreSQL: BENCH_PG (default postgresql://postgres@127.0.0.1:5432); database hookline_bench
-# is dropped and created; the server's CPU and memory are counted from the oldest `postgres`
-# process (or BENCH_PG_PID). Callbacks retry on the peers' 0.2 s x 2^n schedule; only
+# is dropped and created; the server's CPU and memory are counted from its postmaster (the
+# PID in its data directory's postmaster.pid, or BENCH_PG_PID). Callbacks retry on the peers'
+# 0.2 s x 2^n schedule; only
 # 127.0.0.0/8 is allowed as a callback destination. Everything stops by itself.
 set -euo pipefail
 MODE=${1:?usage: bench/w1.sh serve-sqlite|serve|scale [w1.py arguments]}
 shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HARNESS=${BENCH_HARNESS:-$ROOT/../shared/bench/w1.py}
+if [ -n "${BENCH_HARNESS:-}" ]; then HARNESS=("$BENCH_HARNESS"); else HARNESS=(-m bench.w1); fi
+OUT=${BENCH_OUT-$ROOT/bench/results.jsonl}
 HOOKLINE=${HOOKLINE:-$(command -v hookline)}
 PYTHON=${PYTHON:-$(dirname "$HOOKLINE")/python}
 PG=${BENCH_PG:-postgresql://postgres@127.0.0.1:5432}
 PORT=${BENCH_PORT:-8700}
+export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
 WORK=$(mktemp -d /tmp/hookline-bench.XXXXXX)
 PIDS=()
 
@@ -44,8 +49,10 @@ case "$MODE" in
   serve|scale)
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS hookline_bench WITH (FORCE)" -c "CREATE DATABASE hookline_bench" >/dev/null
     export HOOKLINE_DATABASE_URL=${PG/postgresql:/postgresql+asyncpg:}/hookline_bench
-    # PostgreSQL's CPU and memory count too: its postmaster (the oldest postgres process).
-    SERVICE_PIDS+=("${BENCH_PG_PID:-$(pgrep -o -x postgres)}") ;;
+    # Its data directory's postmaster.pid names it; failing that, the oldest postgres process.
+    PGDIR=$(psql "$PG/postgres" -tAc "SELECT setting FROM pg_settings WHERE name = 'data_directory'")
+    PGPID=$(head -1 "$PGDIR/postmaster.pid" 2>/dev/null || pgrep -o -x postgres)
+    SERVICE_PIDS+=("${BENCH_PG_PID:-$PGPID}") ;;
   *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
 "$HOOKLINE" migrate >/dev/null
@@ -59,9 +66,13 @@ else
   "$HOOKLINE" serve --log-level warning >serve.log 2>&1 & PIDS+=($!)
 fi
 echo "${PIDS[@]}" "${SERVICE_PIDS[@]}" >pids
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+READY="import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)"
+for i in $(seq 150); do
+  "$PYTHON" -c "$READY" "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
+  if [ "$i" = 150 ]; then
+    echo "hookline ($MODE) did not become ready on port $PORT:" >&2; tail -5 ./*.log >&2; exit 1
+  fi
   sleep 0.2
 done
-"$PYTHON" "$HARNESS" --base "http://127.0.0.1:$PORT" --api-key "$KEY" --label "hookline_$MODE" \
-  --service-pid-file pids --out "$ROOT/bench/results.jsonl" "$@"
+"$PYTHON" "${HARNESS[@]}" --base "http://127.0.0.1:$PORT" --api-key "$KEY" --label "hookline_$MODE" \
+  --service-pid-file pids ${OUT:+--out "$OUT"} "$@"
