@@ -96,7 +96,7 @@ def test_killed_worker_loses_nothing(
     ]
     # Let the first worker finish some tasks and hold leases on more, then kill it without
     # warning: between settling one group and claiming the next it holds none.
-    until = time.monotonic() + 20
+    until = time.monotonic() + 60
     while time.monotonic() < until:
         # Claims read first: a task completed by now was claimed before, so claimed then
         # exceeding completed now means leases are held now.
@@ -124,9 +124,21 @@ def test_killed_worker_loses_nothing(
 
     completions = Counter(e["task_id"] for e in all_events(url, key, action="completed"))
     assert completions == Counter(dict.fromkeys(task_ids, 1))
-    recovered = {e["task_id"] for e in all_events(url, key, action="lease_expired")}
-    assert recovered, "the killed worker's leases should have expired and been claimed again"
-    for task_id in recovered:
+    # Worker names are host:pid:suffix. On a loaded box the first worker may also have
+    # outlived a lease of its own and claimed the task again before it was killed: what
+    # counts is that every task the second worker took over was finished by it.
+    recovered = {
+        e["task_id"]
+        for e in all_events(url, key, action="lease_expired")
+        if f":{first.pid}:" in e["details"]["previous_owner"]
+    }
+    taken_over = recovered & {
+        e["task_id"]
+        for e in all_events(url, key, action="claimed")
+        if f":{second.pid}:" in e["details"]["worker"]
+    }
+    assert taken_over, "the killed worker's leases should have expired and been claimed again"
+    for task_id in taken_over:
         task = httpx.get(f"{url}/v1/task/{task_id}", auth=(key, "")).json()
         assert task["response"]["pid"] == second.pid
 
