@@ -14,12 +14,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.errors import DuplicateName, Invalid
+from hookline.errors import Invalid
 from hookline.models import JSON, Batch, BatchStatus, Environment, Principal, TaskStatus
 from hookline.store.base import Database
-from hookline.store.dialect import insert
 from hookline.store.outbox import delivery_row, enqueue
-from hookline.store.rows import by_name, first_row, found, from_row, in_scope
+from hookline.store.rows import (
+    by_name,
+    first_row,
+    found,
+    from_row,
+    in_scope,
+    insert_named,
+    inserted,
+)
 from hookline.store.tables import batches, projects, tasks
 
 
@@ -120,35 +127,29 @@ class BatchStore:
             if principal.environment is Environment.TEST
             else BatchStatus.STAGING
         )
-        stmt = (
-            insert(batches, self._db.dialect)
-            .values(
-                account_id=principal.account_id,
-                environment=principal.environment.value,
-                name=name,
-                project=project,
-                status=status.value,
-                callback=callback,
-                metadata=metadata,
-                calibration_batch=calibration_batch,
-                self_label_batch=self_label_batch,
-                created_at=self._db.clock(),
-            )
-            .on_conflict_do_nothing(index_elements=["account_id", "environment", "name"])
-            .returning(*batches.c)
+        stmt = insert_named(
+            batches,
+            principal,
+            self._db.dialect,
+            name=name,
+            project=project,
+            status=status.value,
+            callback=callback,
+            metadata=metadata,
+            calibration_batch=calibration_batch,
+            self_label_batch=self_label_batch,
+            created_at=self._db.clock(),
         )
         async with self._db.write() as conn:
             if await by_name(conn, projects, principal, project) is None:
                 raise Invalid(f'Project "{project}" does not exist; create it first')
             row = await first_row(conn, stmt)
-        if row is None:
-            raise DuplicateName(f'A batch named "{name}" already exists')
-        return batch_from_row(row)
+        return batch_from_row(inserted(row, f'A batch named "{name}" already exists'))
 
     async def get_batch(self, principal: Principal, name: str) -> Batch:
         async with self._db.read() as conn:
-            row = await by_name(conn, batches, principal, name)
-        return batch_from_row(found(row, f'Batch "{name}" not found'))
+            row = found(await by_name(conn, batches, principal, name), f'Batch "{name}" not found')
+        return batch_from_row(row)
 
     async def list_batches(
         self,

@@ -20,7 +20,7 @@ from hookline.lifecycle import Action
 from hookline.models import Principal, SettleKind, Settlement, TaskStatus
 from hookline.store.events import event_row
 from hookline.store.tables import tasks
-from hookline.store.transitions import row_transition
+from hookline.store.transitions import row_transition, transition_event
 
 
 def check_holder(row: sa.RowMapping, worker: str, principal: Principal | None, now: Any) -> None:
@@ -112,7 +112,7 @@ def attempt_failed(
 
 
 def settlement_change(
-    row: sa.RowMapping | None, worker: str, settlement: Settlement, now: datetime
+    row: Mapping[Any, Any] | None, worker: str, settlement: Settlement, now: datetime
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The column values and the event that settle one task the dispatcher holds.
 
@@ -135,13 +135,11 @@ def settlement_change(
         error=settlement.error,
     )
     values = {"status": change.to_status.value, "updated_at": now, **change.changes}
-    event = event_row(
+    event = transition_event(
         row,
+        change,
         at=now,
         actor=worker,
-        action=change.event,
-        from_status=change.from_status.value,
-        to_status=change.to_status.value,
         reason=None if complete else settlement.error,
         details={"attempt": row["attempts"]},
     )

@@ -6,13 +6,20 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hookline.errors import DuplicateName, Invalid
+from hookline.errors import Invalid
 from hookline.models import JSON, Batch, ParamVersion, Principal, Project
 from hookline.projects import first_param_version, next_param_version
 from hookline.store.base import Database
 from hookline.store.batches import batch_from_row
-from hookline.store.dialect import insert
-from hookline.store.rows import all_rows, by_name, first_row, found, in_scope
+from hookline.store.rows import (
+    all_rows,
+    by_name,
+    first_row,
+    found,
+    in_scope,
+    insert_named,
+    inserted,
+)
 from hookline.store.tables import batches, projects
 
 
@@ -45,29 +52,23 @@ class ProjectStore:
         self, principal: Principal, *, name: str, type: str, params: dict[str, JSON]
     ) -> Project:
         now = self._db.clock()
-        stmt = (
-            insert(projects, self._db.dialect)
-            .values(
-                account_id=principal.account_id,
-                environment=principal.environment.value,
-                name=name,
-                type=type,
-                param_history=[first_param_version(params, now=now)],
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["account_id", "environment", "name"])
-            .returning(*projects.c)
+        stmt = insert_named(
+            projects,
+            principal,
+            self._db.dialect,
+            name=name,
+            type=type,
+            param_history=[first_param_version(params, now=now)],
+            created_at=now,
         )
         async with self._db.write() as conn:
             row = await first_row(conn, stmt)
-        if row is None:
-            raise DuplicateName(f'A project named "{name}" already exists')
-        return project_from_row(row)
+        return project_from_row(inserted(row, f'A project named "{name}" already exists'))
 
     async def get_project(self, principal: Principal, name: str) -> Project:
+        missing = f'Project "{name}" not found'
         async with self._db.read() as conn:
-            row = await by_name(conn, projects, principal, name)
-        return project_from_row(found(row, f'Project "{name}" not found'))
+            return project_from_row(found(await by_name(conn, projects, principal, name), missing))
 
     async def list_projects(self, principal: Principal) -> list[Project]:
         query = sa.select(projects).where(*in_scope(projects, principal)).order_by(projects.c.id)

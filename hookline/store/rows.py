@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.errors import NotFound
+from hookline.errors import DuplicateName, NotFound
 from hookline.models import Audit, Principal, Task, TaskStatus
-from hookline.store.dialect import locked
+from hookline.store.dialect import insert, locked
 from hookline.store.tables import tasks
 
 if TYPE_CHECKING:
@@ -88,6 +88,25 @@ def found(row: sa.RowMapping | None, missing: str) -> sa.RowMapping:
     """`row`, or `NotFound(missing)` if there is none."""
     if row is None:
         raise NotFound(missing)
+    return row
+
+
+def insert_named(table: sa.Table, principal: Principal, dialect: str, **values: Any) -> Any:
+    """An INSERT of a named row (`values` holds its `name`) in the principal's scope that does
+    nothing if the name is taken there; returning the row."""
+    return (
+        insert(table, dialect)
+        .values(account_id=principal.account_id, environment=principal.environment.value, **values)
+        .on_conflict_do_nothing(index_elements=["account_id", "environment", "name"])
+        .returning(*table.c)
+    )
+
+
+def inserted(row: sa.RowMapping | None, taken: str) -> sa.RowMapping:
+    """`row` (what an INSERT ... ON CONFLICT DO NOTHING returned), or `DuplicateName(taken)`
+    if the name was taken."""
+    if row is None:
+        raise DuplicateName(taken)
     return row
 
 

@@ -59,6 +59,28 @@ def row_transition(
     )
 
 
+def transition_event(
+    row: Mapping[Any, Any],
+    change: lifecycle.Transition,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str | None,
+    details: dict[str, JSON] | None,
+) -> dict[str, Any]:
+    """The trail's event for `change` of the task of `row`."""
+    return event_row(
+        row,
+        at=at,
+        actor=actor,
+        action=change.event,
+        from_status=change.from_status.value,
+        to_status=change.to_status.value,
+        reason=reason,
+        details=details,
+    )
+
+
 async def load_for_update(
     conn: AsyncConnection, principal: Principal | None, task_id: str
 ) -> sa.RowMapping:
@@ -107,18 +129,7 @@ async def apply(
         raise Conflict(f"Task {row['id']} changed while this request ran; read it and try again")
     await record(
         conn,
-        [
-            event_row(
-                updated,
-                at=now,
-                actor=actor,
-                action=change.event,
-                from_status=change.from_status.value,
-                to_status=change.to_status.value,
-                reason=reason,
-                details=details,
-            )
-        ],
+        [transition_event(updated, change, at=now, actor=actor, reason=reason, details=details)],
     )
     if change.to_status in (TaskStatus.COMPLETED, TaskStatus.ERROR, TaskStatus.CANCELED):
         await tasks_finished(db, conn, [updated], callbacks=change.callback_due)
