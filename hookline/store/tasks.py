@@ -163,7 +163,7 @@ class TaskStore:
     async def _unique_id_holders(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     ) -> dict[tuple[int, str, str], str]:
-        """Which task holds each of these rows' unique_ids (for the 409 message)."""
+        """Which task holds each of these rows' unique_ids (named by DuplicateUniqueId)."""
         if not rows:
             return {}
         keys = {(r["account_id"], r["environment"], r["unique_id"]) for r in rows}
