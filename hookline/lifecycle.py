@@ -55,6 +55,19 @@ def allowed_from(action: Action) -> TaskStatus:
     return next(status for (status, act) in _ALLOWED if act is action)
 
 
+def check_auditable(status: TaskStatus, task_id: str) -> None:
+    """A review applies to a completed task only.
+
+    Raises:
+        IllegalTransition: the task is not completed.
+    """
+    if status is not TaskStatus.COMPLETED:
+        raise IllegalTransition(
+            f"Task {task_id} cannot be audited: it is {status.value}; "
+            "only completed tasks can be audited"
+        )
+
+
 def transition(
     status: TaskStatus,
     action: Action,

@@ -24,6 +24,21 @@ def new_callback_auth_key(random_bytes: Callable[[int], bytes]) -> str:
     return random_bytes(24).hex()
 
 
+def active_secrets(
+    current: str | None,
+    previous: str | None,
+    previous_expires_at: datetime | None,
+    *,
+    now: datetime,
+) -> tuple[str, ...]:
+    """The secrets that sign at `now`: the current one, and the previous one until its grace
+    period ends (exclusive)."""
+    secrets = [current]
+    if previous and previous_expires_at is not None and previous_expires_at > now:
+        secrets.append(previous)
+    return tuple(s for s in secrets if s)
+
+
 def signature_header(
     secrets: Sequence[str], *, msg_id: str, timestamp: datetime, body: bytes
 ) -> str:

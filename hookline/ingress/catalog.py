@@ -56,7 +56,7 @@ def _flag(body: dict[str, Any], key: str) -> bool:
 
 async def create_project(request: Request, who: Principal) -> dict[str, Any]:
     body = await read_object(request)
-    project = await services(request).store.catalog.create_project(
+    project = await services(request).store.projects.create_project(
         who,
         name=required_str(body, "name", max_length=MAX_NAME_LENGTH),
         type=required_str(body, "type", max_length=100),
@@ -66,17 +66,17 @@ async def create_project(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def get_project(request: Request, who: Principal) -> dict[str, Any]:
-    return project_json(await services(request).store.catalog.get_project(who, _name(request)))
+    return project_json(await services(request).store.projects.get_project(who, _name(request)))
 
 
 async def list_projects(request: Request, who: Principal) -> list[dict[str, Any]]:
-    return [project_json(p) for p in await services(request).store.catalog.list_projects(who)]
+    return [project_json(p) for p in await services(request).store.projects.list_projects(who)]
 
 
 async def set_project_params(request: Request, who: Principal) -> dict[str, Any]:
     """The body is the params; they are merged over the current version into a new one."""
     body = await read_object(request)
-    project = await services(request).store.catalog.set_project_params(who, _name(request), body)
+    project = await services(request).store.projects.set_project_params(who, _name(request), body)
     return project_json(project)
 
 
@@ -86,7 +86,7 @@ async def create_batch(request: Request, who: Principal) -> dict[str, Any]:
     # Scale also accepts an email address to notify; anything else must be a URL.
     if callback is not None and not _is_email(callback):
         callback = check_callback_url(callback, "callback")
-    batch = await services(request).store.catalog.create_batch(
+    batch = await services(request).store.batches.create_batch(
         who,
         name=required_str(body, "name", max_length=MAX_NAME_LENGTH),
         project=required_str(body, "project", max_length=MAX_NAME_LENGTH),
@@ -102,7 +102,7 @@ async def create_batch(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def get_batch(request: Request, who: Principal) -> dict[str, Any]:
-    return batch_json(await services(request).store.catalog.get_batch(who, _name(request)))
+    return batch_json(await services(request).store.batches.get_batch(who, _name(request)))
 
 
 async def list_batches(request: Request, who: Principal) -> dict[str, Any]:
@@ -122,7 +122,7 @@ async def list_batches(request: Request, who: Principal) -> dict[str, Any]:
         parse_bool("exclude_archived", archived)  # nothing is archived here
     limit = parse_limit(single(query, "limit"))
     offset = parse_offset(single(query, "offset"))
-    docs, total = await services(request).store.catalog.list_batches(
+    docs, total = await services(request).store.batches.list_batches(
         who,
         project=single(query, "project"),
         status=batch_status,
@@ -141,11 +141,11 @@ async def list_batches(request: Request, who: Principal) -> dict[str, Any]:
 
 
 async def finalize_batch(request: Request, who: Principal) -> dict[str, Any]:
-    return batch_json(await services(request).store.catalog.finalize_batch(who, _name(request)))
+    return batch_json(await services(request).store.batches.finalize_batch(who, _name(request)))
 
 
 async def batch_status(request: Request, who: Principal) -> dict[str, Any]:
-    batch, counts = await services(request).store.catalog.batch_counts(who, _name(request))
+    batch, counts = await services(request).store.batches.batch_counts(who, _name(request))
     return {"status": batch.status.value, **counts}
 
 
@@ -154,5 +154,5 @@ async def set_batch_metadata(request: Request, who: Principal) -> dict[str, Any]
     metadata = check_metadata(
         await read_object(request), max_bytes=svc.settings.limits.max_metadata_bytes
     )
-    batch = await svc.store.catalog.set_batch_metadata(who, _name(request), metadata)
+    batch = await svc.store.batches.set_batch_metadata(who, _name(request), metadata)
     return batch_json(batch)

@@ -70,12 +70,12 @@ async def upload_file(request: Request, who: Principal) -> dict[str, Any]:
         if not isinstance(upload, UploadFile):
             raise Invalid("Missing the 'file' field in the multipart form")
         _check_part(upload)
-        file_id = svc.store.catalog.new_file_id()
+        file_id = svc.store.files.new_file_id()
         target = svc.files_dir / file_id
         head = await upload.read(SNIFF_BYTES)
         await upload.seek(0)
         digest, size = await _save(upload, target)
-        stored = await svc.store.catalog.add_file(
+        stored = await svc.store.files.add_file(
             who,
             file_id=file_id,
             filename=upload.filename,
@@ -125,13 +125,13 @@ async def import_file(request: Request, who: Principal) -> dict[str, Any]:
     refusal = await _refusal(url, parse_networks(svc.settings.callbacks.allow_networks))
     if refusal is not None:
         raise Invalid(f"Field 'file_url' is refused: {refusal}")
-    stored = await svc.store.catalog.add_file(who, source_url=url)
+    stored = await svc.store.files.add_file(who, source_url=url)
     return file_json(stored, _attachment_url(request, stored))
 
 
 async def get_file(request: Request, who: Principal) -> Response:
     svc = services(request)
-    stored = await svc.store.catalog.get_file(who, path_param(request, "file_id"))
+    stored = await svc.store.files.get_file(who, path_param(request, "file_id"))
     if stored.storage_path is None:
         if stored.source_url is None:
             raise NotFound(f"File {stored.id} has no content")

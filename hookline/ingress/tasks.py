@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from hookline.errors import Invalid
+from hookline.errors import IllegalOnBodyless, IllegalTransition, Invalid
 from hookline.handlers.samples import sample_response
 from hookline.ingress.http import path_param, query_of, read_body, read_object
 from hookline.ingress.metrics import metrics_of
@@ -24,6 +24,7 @@ from hookline.submission import (
     parse_new_task,
     with_project,
 )
+from hookline.tags import TagMode
 
 
 def _json(task: Any, who: Principal) -> dict[str, Any]:
@@ -41,7 +42,7 @@ async def create_task(request: Request, who: Principal) -> dict[str, Any]:
         max_metadata_bytes=limits.max_metadata_bytes,
     )
     if new.project is not None or new.batch is not None:
-        project, batch = await svc.store.catalog.task_context(
+        project, batch = await svc.store.projects.task_context(
             who, project=new.project, batch=new.batch
         )
         new = with_project(new, project, batch.project if batch else None)
@@ -128,9 +129,12 @@ async def list_tasks(request: Request, who: Principal) -> dict[str, Any]:
 async def cancel_task(request: Request, who: Principal) -> dict[str, Any]:
     raw = single(query_of(request), "clear_unique_id")
     clear = parse_bool("clear_unique_id", raw) if raw is not None else False
-    task = await services(request).store.tasks.cancel(
-        who, path_param(request, "task_id"), clear_unique_id=clear
-    )
+    try:
+        task = await services(request).store.operations.cancel(
+            who, path_param(request, "task_id"), clear_unique_id=clear
+        )
+    except IllegalTransition as exc:
+        raise IllegalOnBodyless(exc.message) from exc  # the client cannot read a 409 here
     metrics_of(request).task_finished(task.type, task.status.value)
     return _json(task, who)
 
@@ -140,14 +144,14 @@ async def set_unique_id(request: Request, who: Principal) -> dict[str, Any]:
     if "unique_id" not in body:
         raise Invalid("Missing required field 'unique_id'")
     unique_id = check_unique_id(body["unique_id"])
-    task = await services(request).store.tasks.set_unique_id(
+    task = await services(request).store.operations.set_unique_id(
         who, path_param(request, "task_id"), unique_id
     )
     return _json(task, who)
 
 
 async def clear_unique_id(request: Request, who: Principal) -> dict[str, Any]:
-    task = await services(request).store.tasks.set_unique_id(
+    task = await services(request).store.operations.set_unique_id(
         who, path_param(request, "task_id"), None
     )
     return _json(task, who)
@@ -158,11 +162,11 @@ async def set_metadata(request: Request, who: Principal) -> dict[str, Any]:
     metadata = check_metadata(
         await read_object(request), max_bytes=svc.settings.limits.max_metadata_bytes
     )
-    task = await svc.store.tasks.set_metadata(who, path_param(request, "task_id"), metadata)
+    task = await svc.store.operations.set_metadata(who, path_param(request, "task_id"), metadata)
     return _json(task, who)
 
 
-_TAG_MODES = {"POST": "set", "PUT": "add", "DELETE": "delete"}
+_TAG_MODES = {"POST": TagMode.SET, "PUT": TagMode.ADD, "DELETE": TagMode.DELETE}
 
 
 async def change_tags(request: Request, who: Principal) -> dict[str, Any]:
@@ -172,7 +176,7 @@ async def change_tags(request: Request, who: Principal) -> dict[str, Any]:
     max_tags = svc.settings.limits.max_tags
     # Deleting checks only the shape; the count limit applies to what remains.
     tags = check_tags(body, max_tags=max_tags if request.method == "POST" else 10_000, key="body")
-    task = await svc.store.tasks.change_tags(
+    task = await svc.store.operations.change_tags(
         who,
         path_param(request, "task_id"),
         mode=_TAG_MODES[request.method],
@@ -212,7 +216,7 @@ async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
             raise Invalid("Only a 'fixed' review may carry a corrected 'response'")
         if "response" in body and body["response"] is None:
             raise Invalid("Field 'response' must be the corrected response, not null")
-        task = await services(request).store.tasks.audit(
+        task = await services(request).store.operations.audit(
             who,
             path_param(request, "task_id"),
             result=result,
@@ -225,7 +229,7 @@ async def audit_task(request: Request, who: Principal) -> dict[str, Any]:
     accepted = body.get("accepted")
     if not isinstance(accepted, bool):
         raise Invalid("Field 'accepted' is required and must be true or false")
-    task = await services(request).store.tasks.audit(
+    task = await services(request).store.operations.audit(
         who,
         path_param(request, "task_id"),
         result=ReviewResult.ACCEPTED if accepted else ReviewResult.REJECTED,

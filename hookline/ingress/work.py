@@ -98,7 +98,7 @@ async def fail(request: Request, who: Principal) -> dict[str, Any]:
 
 async def redo(request: Request, who: Principal) -> dict[str, Any]:
     body = await read_object(request, required=False)
-    task = await services(request).store.work.redo(
+    task = await services(request).store.operations.redo(
         who, path_param(request, "task_id"), reason=optional_str(body, "reason")
     )
     return _json(task, who)
@@ -106,7 +106,7 @@ async def redo(request: Request, who: Principal) -> dict[str, Any]:
 
 async def retry(request: Request, who: Principal) -> dict[str, Any]:
     body = await read_object(request, required=False)
-    task = await services(request).store.work.retry(
+    task = await services(request).store.operations.retry(
         who, path_param(request, "task_id"), reason=optional_str(body, "reason")
     )
     return _json(task, who)

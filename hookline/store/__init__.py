@@ -1,7 +1,22 @@
 """The store: the only package that talks to the database.
 
-`Store` groups one object per concept (accounts, tasks, catalog); each method
-is one use case in one transaction.
+`Store` groups one object per concept; each method is one use case in one
+transaction:
+
+    accounts    accounts, API keys, callback credentials      store/accounts.py
+    tasks       create, read, list                            store/tasks.py
+    operations  cancel, redo, retry; unique_id, metadata,     store/operations.py
+                tags, review
+    work        a worker's claim, heartbeat, settle, release  store/work.py (+ leases.py)
+    projects    projects and their param versions             store/projects.py
+    batches     batches and their completion                  store/batches.py
+    files       uploaded and imported files                   store/files.py
+    events      the audit trail and reviews, read             store/events.py
+    deliveries  a task's deliveries, resend, replay,          store/deliveries.py
+                retention; the sender's claim and record      store/sending.py
+
+Transitions write their callbacks through `store/outbox.py`; everything that
+differs between SQLite and PostgreSQL is `store/dialect.py`.
 """
 
 from __future__ import annotations
@@ -16,12 +31,15 @@ import sqlalchemy as sa
 from hookline.config import DatabaseSettings
 from hookline.store.accounts import AccountStore
 from hookline.store.base import Database, translated_errors, utc_now
-from hookline.store.catalog import CatalogStore
+from hookline.store.batches import BatchStore
 from hookline.store.deliveries import DeliveryStore
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, create_engines
 from hookline.store.events import EventStore
+from hookline.store.files import FileStore
 from hookline.store.listen import listen
 from hookline.store.migrate import SchemaState, migrate, schema_state
+from hookline.store.operations import TaskOperations
+from hookline.store.projects import ProjectStore
 from hookline.store.signals import Signals
 from hookline.store.stats import StatsStore
 from hookline.store.tasks import TaskStore
@@ -35,7 +53,10 @@ class Store:
         self.db = db
         self.accounts = AccountStore(db)
         self.tasks = TaskStore(db)
-        self.catalog = CatalogStore(db)
+        self.operations = TaskOperations(db)
+        self.projects = ProjectStore(db)
+        self.batches = BatchStore(db)
+        self.files = FileStore(db)
         self.work = WorkStore(db)
         self.events = EventStore(db)
         self.deliveries = DeliveryStore(db)

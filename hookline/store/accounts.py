@@ -1,4 +1,4 @@
-"""Accounts and API keys."""
+"""Accounts, their API keys, and the credentials that sign their callbacks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hookline.ids import hash_api_key, key_matches, new_api_key, parse_api_key
 from hookline.models import AccountCredentials, ApiKey, Environment, Principal, Scope, Teammate
 from hookline.signing import new_callback_auth_key, new_secret
 from hookline.store.base import Database
+from hookline.store.rows import from_row
 from hookline.store.tables import account_credentials, accounts, api_keys
 
 
@@ -21,6 +22,10 @@ def _scopes(text: str) -> frozenset[Scope]:
 
 
 class AccountStore:
+    """Use cases: create, list and revoke API keys (creating the account and its callback
+    credentials with its first key), authenticate a key, read and rotate an environment's
+    callback credentials, list an account's teammates."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -223,13 +228,11 @@ class AccountStore:
 
 
 def _credentials(row: Mapping[str, Any]) -> AccountCredentials:
-    return AccountCredentials(
+    return from_row(
+        AccountCredentials,
+        row,
         account=row["name"],
         environment=Environment(row["environment"]),
-        callback_auth_key=row["callback_auth_key"],
-        webhook_secret=row["webhook_secret"],
-        previous_webhook_secret=row["previous_webhook_secret"],
-        previous_secret_expires_at=row["previous_secret_expires_at"],
     )
 
 

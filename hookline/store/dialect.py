@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +118,39 @@ def json_array_overlaps(column: Any, values: Sequence[str], dialect: str) -> Any
         return column.op("?|")(sa.cast(sa.literal(list(values)), postgresql.ARRAY(sa.Text)))
     element = sa.func.json_each(column).table_valued("value").alias("tag")
     return sa.exists(sa.select(1).select_from(element).where(element.c.value.in_(values)))
+
+
+def locked(query: sa.Select[Any], dialect: str) -> sa.Select[Any]:
+    """`query` locking its rows until the transaction ends (SQLite's writer already holds
+    the database)."""
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+def per_value(
+    dialect: str,
+    column: sa.ColumnElement[Any],
+    values: Sequence[str],
+    select_for: Callable[[sa.ColumnElement[bool]], sa.Select[Any]],
+) -> tuple[sa.FromClause, sa.FromClause]:
+    """`select_for(column == value)` for each of `values`, as one `picked` subquery; and the
+    FROM clause to select `picked`'s columns from.
+
+    On PostgreSQL a LATERAL join over the values: one index range per value, each
+    locked with SKIP LOCKED by `select_for` (rows taken from a range but cut by an
+    outer LIMIT stay locked only until the transaction commits). SQLite has no row
+    locks (its one writer serializes) and no LATERAL: a UNION ALL.
+    """
+    if dialect == "postgresql":
+        names = (
+            sa.func.unnest(sa.cast(list(values), postgresql.ARRAY(sa.String())))
+            .table_valued("name")
+            .render_derived("wanted")
+        )
+        picked = select_for(column == names.c.name).lateral("picked")
+        return picked, names.join(picked, sa.true())
+    union = sa.union_all(*(sa.select(select_for(column == v).subquery()) for v in values))
+    merged = union.subquery("picked")
+    return merged, merged
 
 
 def take_migration_lock(sync_conn: Any) -> None:

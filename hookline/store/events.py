@@ -17,9 +17,11 @@ from hookline.models import (
     EventFilter,
     Principal,
     ReviewResult,
+    Task,
     TaskEvent,
 )
 from hookline.store.base import Database
+from hookline.store.rows import from_row, in_scope, task_from_row
 from hookline.store.tables import audits, task_events, tasks
 
 SYSTEM = "system"
@@ -59,31 +61,34 @@ async def record(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _event(row: sa.RowMapping) -> TaskEvent:
-    return TaskEvent(
-        id=row["id"],
-        task_id=row["task_id"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        from_status=row["from_status"],
-        to_status=row["to_status"],
-        reason=row["reason"],
-        details=row["details"],
-    )
+    return from_row(TaskEvent, row)
 
 
 def audit_from_row(row: sa.RowMapping) -> Audit:
-    return Audit(
-        audited_by=row["audited_by"],
-        audited_at=row["audited_at"],
-        audit_time_secs=row["audit_time_secs"],
-        audit_result=ReviewResult(row["audit_result"]),
-        audit_source=row["audit_source"],
-        comments=row["comments"],
-    )
+    return from_row(Audit, row, audit_result=ReviewResult(row["audit_result"]))
+
+
+async def audits_of(conn: AsyncConnection, task_ids: Sequence[str]) -> dict[str, list[Audit]]:
+    """The reviews of these tasks, oldest first, by task id."""
+    if not task_ids:
+        return {}
+    query = sa.select(audits).where(audits.c.task_id.in_(task_ids)).order_by(audits.c.id)
+    found: dict[str, list[Audit]] = {}
+    for row in (await conn.execute(query)).mappings():
+        found.setdefault(row["task_id"], []).append(audit_from_row(row))
+    return found
+
+
+async def task_with_audits(conn: AsyncConnection, row: sa.RowMapping) -> Task:
+    """The task of `row`, with its reviews."""
+    found = await audits_of(conn, [row["id"]])
+    return task_from_row(row, found.get(row["id"], ()))
 
 
 class EventStore:
+    """Use cases: read the audit trail (task events) and the reviews of an account's tasks,
+    filtered and paged by id."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -92,9 +97,7 @@ class EventStore:
     ) -> tuple[list[TaskEvent], bool]:
         """Events in the principal's scope, oldest first; and whether more follow."""
         e = task_events.c
-        query = sa.select(task_events).where(
-            e.account_id == principal.account_id, e.environment == principal.environment.value
-        )
+        query = sa.select(task_events).where(*in_scope(task_events, principal))
         if where.task_id is not None:
             query = query.where(e.task_id == where.task_id)
         if where.actions:
@@ -109,9 +112,7 @@ class EventStore:
             query = query.where(
                 e.task_id.in_(
                     sa.select(tasks.c.id).where(
-                        tasks.c.account_id == principal.account_id,
-                        tasks.c.environment == principal.environment.value,
-                        tasks.c.project == where.project,
+                        *in_scope(tasks, principal), tasks.c.project == where.project
                     )
                 )
             )
@@ -130,9 +131,7 @@ class EventStore:
         query = (
             sa.select(audits, t.project)
             .join(tasks, t.id == a.task_id)
-            .where(
-                t.account_id == principal.account_id, t.environment == principal.environment.value
-            )
+            .where(*in_scope(tasks, principal))
         )
         if where.results:
             query = query.where(a.audit_result.in_(where.results))

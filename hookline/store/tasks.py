@@ -1,4 +1,8 @@
-"""Tasks: create with dedup, read, list with filters and a keyset cursor, guarded updates."""
+"""Tasks: create with dedup, read, list with filters and a keyset cursor.
+
+Changes to an existing task are `store/operations.py` (a submitter's or
+reviewer's) and `store/work.py` (a worker's).
+"""
 
 from __future__ import annotations
 
@@ -9,38 +13,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.errors import (
-    DuplicateUniqueId,
-    IllegalOnBodyless,
-    IllegalTransition,
-    Invalid,
-    NotFound,
-    StoreFailed,
-)
+from hookline.errors import DuplicateUniqueId, NotFound, StoreFailed
 from hookline.ids import new_object_id
-from hookline.lifecycle import Action
-from hookline.models import (
-    JSON,
-    Audit,
-    NewTask,
-    Principal,
-    ReviewResult,
-    Task,
-    TaskFilter,
-    TaskPage,
-    TaskStatus,
-)
+from hookline.models import JSON, NewTask, Principal, Task, TaskFilter, TaskPage, TaskStatus
 from hookline.store.base import Database
-from hookline.store.deliveries import tasks_finished
 from hookline.store.dialect import insert, json_array_overlaps
-from hookline.store.events import audit_from_row, event_row, record
+from hookline.store.events import audits_of, event_row, record
 from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
-from hookline.store.tables import audits, tasks
-from hookline.store.transitions import apply, load_for_update
+from hookline.store.tables import tasks
+from hookline.store.transitions import tasks_finished
+
+_NOT_REVIEWED = "pending"
+"""The review status Scale gives a task nobody has reviewed yet (stored as NULL)."""
 
 
 class TaskStore:
+    """Use cases: create a task (group-committed, unique_id dedup), read one, list a page."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._creates: GroupCommit[tuple[dict[str, Any], str], Task] = GroupCommit(
@@ -116,7 +106,7 @@ class TaskStore:
                 if completed:
                     # Test-environment tasks complete in the create; their callbacks still go out.
                     await tasks_finished(self._db, conn, completed, callbacks=True)
-                if any(r["status"] == TaskStatus.PENDING for r in inserted.values()):
+                if any(r["status"] == TaskStatus.PENDING.value for r in inserted.values()):
                     await self._db.announce_work(conn)
         except StoreFailed:
             if len(items) == 1:
@@ -144,16 +134,20 @@ class TaskStore:
             if row is None:
                 continue
             at = row["created_at"]
-            events.append(event_row(row, at=at, actor=actor, action="created", to_status="pending"))
-            if row["status"] == TaskStatus.COMPLETED:
+            events.append(
+                event_row(
+                    row, at=at, actor=actor, action="created", to_status=TaskStatus.PENDING.value
+                )
+            )
+            if row["status"] == TaskStatus.COMPLETED.value:
                 events.append(
                     event_row(
                         row,
                         at=at,
                         actor=actor,
                         action="completed",
-                        from_status="pending",
-                        to_status="completed",
+                        from_status=TaskStatus.PENDING.value,
+                        to_status=TaskStatus.COMPLETED.value,
                         reason="test environment: completed with a sample response",
                     )
                 )
@@ -169,7 +163,7 @@ class TaskStore:
     async def _unique_id_holders(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     ) -> dict[tuple[int, str, str], str]:
-        """Which task holds each of these rows' unique_ids (for the 409 message)."""
+        """Which task holds each of these rows' unique_ids (named by DuplicateUniqueId)."""
         if not rows:
             return {}
         keys = {(r["account_id"], r["environment"], r["unique_id"]) for r in rows}
@@ -193,23 +187,8 @@ class TaskStore:
         )
         if row is None:
             raise NotFound(f"Task {task_id} not found")
-        found = await self._audits(conn, [task_id])
+        found = await audits_of(conn, [task_id])
         return task_from_row(row, found.get(task_id, ()))
-
-    async def _audits(
-        self, conn: AsyncConnection, task_ids: Sequence[str]
-    ) -> dict[str, list[Audit]]:
-        if not task_ids:
-            return {}
-        rows = (
-            await conn.execute(
-                sa.select(audits).where(audits.c.task_id.in_(task_ids)).order_by(audits.c.id)
-            )
-        ).mappings()
-        found: dict[str, list[Audit]] = {}
-        for row in rows:
-            found.setdefault(row["task_id"], []).append(audit_from_row(row))
-        return found
 
     async def page(
         self,
@@ -232,7 +211,7 @@ class TaskStore:
             total = await conn.scalar(count_query) or 0
             has_more = len(rows) > limit
             rows = rows[:limit]
-            found = await self._audits(conn, [r["id"] for r in rows]) if with_audits else {}
+            found = await audits_of(conn, [r["id"] for r in rows]) if with_audits else {}
         docs = [task_from_row(row, found.get(row["id"], ())) for row in rows]
         return TaskPage(
             docs=docs, total=total, has_more=has_more, last_id=docs[-1].id if docs else None
@@ -261,10 +240,9 @@ class TaskStore:
             if value is not None:
                 out.append(column == value)
         if where.review_statuses:
-            wanted = [s for s in where.review_statuses if s != "pending"]
+            wanted = [s for s in where.review_statuses if s != _NOT_REVIEWED]
             review: sa.ColumnElement[bool] = c.customer_review_status.in_(wanted)
-            if "pending" in where.review_statuses:
-                # Not yet reviewed: Scale calls that "pending".
+            if _NOT_REVIEWED in where.review_statuses:
                 review = sa.or_(review, c.customer_review_status.is_(None))
             out.append(review)
         if where.unique_ids:
@@ -272,184 +250,3 @@ class TaskStore:
         if where.tags:
             out.append(json_array_overlaps(c.tags, where.tags, self._db.dialect))
         return out
-
-    async def cancel(self, principal: Principal, task_id: str, *, clear_unique_id: bool) -> Task:
-        """pending → canceled; anything else is a 400 (the client cannot read a 409 here)."""
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            try:
-                row = await apply(
-                    self._db,
-                    conn,
-                    row,
-                    Action.CANCEL,
-                    actor=principal.key_id,
-                    extra={"unique_id": None} if clear_unique_id else None,
-                    details={"cleared_unique_id": row["unique_id"]} if clear_unique_id else None,
-                )
-            except IllegalTransition as exc:
-                raise IllegalOnBodyless(
-                    f"Task {task_id} cannot be canceled: it is {row['status']}; "
-                    "only pending tasks can be canceled"
-                ) from exc
-            task = await self._with_audits(conn, row)
-        self._db.signals.tasks_changed([task_id])
-        return task
-
-    async def set_unique_id(
-        self, principal: Principal, task_id: str, unique_id: str | None
-    ) -> Task:
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            try:
-                async with conn.begin_nested():
-                    row = await self._change(
-                        conn,
-                        principal,
-                        row,
-                        {"unique_id": unique_id},
-                        action="unique_id_changed",
-                        details={"from": row["unique_id"], "to": unique_id},
-                    )
-            except sa.exc.IntegrityError as exc:
-                other = await conn.scalar(
-                    sa.select(tasks.c.id).where(*scoped(principal), tasks.c.unique_id == unique_id)
-                )
-                raise DuplicateUniqueId(unique_id or "", other or "unknown") from exc
-            return await self._with_audits(conn, row)
-
-    async def set_metadata(
-        self, principal: Principal, task_id: str, metadata: dict[str, JSON]
-    ) -> Task:
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            row = await self._change(
-                conn, principal, row, {"metadata": metadata}, action="metadata_set"
-            )
-            return await self._with_audits(conn, row)
-
-    async def change_tags(
-        self, principal: Principal, task_id: str, *, mode: str, tags: Sequence[str], max_tags: int
-    ) -> Task:
-        """Set, add (ignoring present) or delete (ignoring absent) tags.
-
-        Raises:
-            Invalid: the result would have more than `max_tags` tags.
-        """
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            current: list[str] = list(row["tags"] or [])
-            if mode == "set":
-                result = list(dict.fromkeys(tags))
-            elif mode == "add":
-                result = current + [t for t in dict.fromkeys(tags) if t not in current]
-            else:
-                result = [t for t in current if t not in set(tags)]
-            if len(result) > max_tags:
-                raise Invalid(
-                    f"A task can have at most {max_tags} tags; this would give it {len(result)}"
-                )
-            row = await self._change(
-                conn,
-                principal,
-                row,
-                {"tags": result},
-                action="tags_changed",
-                details={"mode": mode, "from": current, "to": result},
-            )
-            return await self._with_audits(conn, row)
-
-    async def audit(
-        self,
-        principal: Principal,
-        task_id: str,
-        *,
-        result: ReviewResult,
-        comments: str | None,
-        source: str = "customer",
-        audit_time_secs: float | None = None,
-        fixed_response: JSON | None = None,
-    ) -> Task:
-        """Record a review of a completed task; its review status follows the latest.
-
-        A reviewer's `fixed` result may carry the corrected response, which replaces the task's.
-        """
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            if row["status"] != TaskStatus.COMPLETED:
-                raise IllegalTransition(
-                    f"Task {task_id} cannot be audited: it is {row['status']}; "
-                    "only completed tasks can be audited"
-                )
-            values: dict[str, Any] = {"customer_review_status": result.value}
-            if fixed_response is not None:
-                values["response"] = fixed_response
-            row = await self._change(
-                conn,
-                principal,
-                row,
-                values,
-                action="audited",
-                reason=comments,
-                details={
-                    "result": result.value,
-                    "source": source,
-                    "response_fixed": fixed_response is not None,
-                },
-            )
-            await conn.execute(
-                sa.insert(audits).values(
-                    task_id=task_id,
-                    audited_by=principal.email,
-                    audited_at=self._db.clock(),
-                    audit_time_secs=audit_time_secs,
-                    audit_result=result.value,
-                    audit_source=source,
-                    comments=comments,
-                )
-            )
-            return await self._with_audits(conn, row)
-
-    async def _change(
-        self,
-        conn: AsyncConnection,
-        principal: Principal,
-        row: sa.RowMapping,
-        values: Mapping[str, Any],
-        *,
-        action: str,
-        reason: str | None = None,
-        details: dict[str, JSON] | None = None,
-    ) -> sa.RowMapping:
-        """Update fields that do not change the status, and record the event."""
-        now = self._db.clock()
-        updated = (
-            (
-                await conn.execute(
-                    sa.update(tasks)
-                    .where(tasks.c.id == row["id"])
-                    .values(**values, updated_at=now)
-                    .returning(*tasks.c)
-                )
-            )
-            .mappings()
-            .one()
-        )
-        await record(
-            conn,
-            [
-                event_row(
-                    updated,
-                    at=now,
-                    actor=principal.key_id,
-                    action=action,
-                    reason=reason,
-                    details=details,
-                )
-            ],
-        )
-        return updated
-
-    async def _with_audits(self, conn: AsyncConnection, row: sa.RowMapping) -> Task:
-        found = await self._audits(conn, [row["id"]])
-        return task_from_row(row, found.get(row["id"], ()))

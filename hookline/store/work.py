@@ -1,4 +1,5 @@
-"""Work: claiming pending tasks with a lease, heartbeats, and settling outcomes.
+"""Work: what a worker may do. Claim pending tasks with a lease, extend it, settle the outcome,
+release it.
 
 A claim is one transaction: select claimable rows (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL; SQLite's single writer makes the select and update atomic), then
@@ -9,32 +10,46 @@ completed twice. A lease taken through the worker API also records the API key
 that claimed it, and only that key may heartbeat, complete or fail it (naming
 the worker is not enough); a dispatcher's lease has no key, and no key may act
 on it.
+
+The claim is built here (`_candidates`, with the backend's per-type merge from
+`dialect.per_value`). A submitter's changes (cancel, redo, retry) are
+`store/operations.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Conflict, IllegalTransition
-from hookline.lifecycle import Action, transition
+from hookline.lifecycle import Action
 from hookline.models import JSON, Principal, SettleKind, Settlement, Task, TaskStatus
 from hookline.store.base import Database
-from hookline.store.deliveries import tasks_finished
-from hookline.store.dialect import WORK_CHANNEL, notify
+from hookline.store.dialect import WORK_CHANNEL, notify, per_value
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.group_commit import GroupCommit
-from hookline.store.rows import scoped, task_from_row
+from hookline.store.leases import (
+    attempt_failed,
+    check_holder,
+    held_by,
+    not_held,
+    settlement_change,
+    update_leased,
+)
+from hookline.store.rows import all_rows, first_row, scoped, task_from_row
 from hookline.store.tables import tasks
-from hookline.store.transitions import apply, load_for_update
+from hookline.store.transitions import apply, load_for_update, tasks_finished
 
 
 class WorkStore:
+    """Use cases of a worker: claim tasks (the dispatcher, or a key through the worker API);
+    heartbeat, complete or fail one it holds (the worker API); settle, extend and release
+    the leases it holds (the dispatcher)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._settlements: GroupCommit[tuple[str, Settlement], Task] = GroupCommit(
@@ -67,49 +82,20 @@ class WorkStore:
             found = (await conn.execute(candidates)).all()
             if not found:
                 return []
-            expires = now + timedelta(seconds=lease_s)
-            rows = (
-                (
-                    await conn.execute(
-                        sa.update(tasks)
-                        .where(t.id.in_([task_id for task_id, _ in found]))
-                        .values(
-                            lease_owner=worker,
-                            lease_key_id=principal.key_id if principal else None,
-                            lease_expires_at=expires,
-                            attempts=t.attempts + 1,
-                            updated_at=now,
-                        )
-                        .returning(*tasks.c)
-                    )
+            stmt = (
+                sa.update(tasks)
+                .where(t.id.in_([task_id for task_id, _ in found]))
+                .values(
+                    lease_owner=worker,
+                    lease_key_id=principal.key_id if principal else None,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    attempts=t.attempts + 1,
+                    updated_at=now,
                 )
-                .mappings()
-                .all()
+                .returning(*tasks.c)
             )
-            previous = dict(found)
-            events = []
-            for row in rows:
-                if previous.get(row["id"]) is not None:
-                    events.append(
-                        event_row(
-                            row,
-                            at=now,
-                            actor=SYSTEM,
-                            action="lease_expired",
-                            reason=f"lease of {previous[row['id']]} expired",
-                            details={"previous_owner": previous[row["id"]]},
-                        )
-                    )
-                events.append(
-                    event_row(
-                        row,
-                        at=now,
-                        actor=actor or worker,
-                        action="claimed",
-                        details={"worker": worker, "lease_s": lease_s, "attempt": row["attempts"]},
-                    )
-                )
-            await record(conn, events)
+            rows = await all_rows(conn, stmt)
+            await record(conn, _claim_events(rows, dict(found), now, worker, actor, lease_s))
         order = {task_id: i for i, (task_id, _) in enumerate(found)}
         return sorted((task_from_row(r) for r in rows), key=lambda task: order[task.id])
 
@@ -120,25 +106,20 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, principal, now)
-            updated = (
-                (
-                    await conn.execute(
-                        sa.update(tasks)
-                        .where(
-                            tasks.c.id == task_id,
-                            tasks.c.status == TaskStatus.PENDING.value,
-                            *_held_by(worker, principal),
-                        )
-                        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
-                        .returning(*tasks.c)
-                    )
+            check_holder(row, worker, principal, now)
+            updated = await first_row(
+                conn,
+                sa.update(tasks)
+                .where(
+                    tasks.c.id == task_id,
+                    tasks.c.status == TaskStatus.PENDING.value,
+                    *held_by(worker, principal),
                 )
-                .mappings()
-                .first()
+                .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+                .returning(*tasks.c),
             )
         if updated is None:
-            raise _not_held(task_id, worker)
+            raise not_held(task_id, worker)
         return task_from_row(updated)
 
     async def complete(
@@ -148,7 +129,7 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, principal, now)
+            check_holder(row, worker, principal, now)
             row = await apply(
                 self._db,
                 conn,
@@ -156,7 +137,7 @@ class WorkStore:
                 Action.COMPLETE,
                 actor=worker,
                 response=response,
-                guards=_held_by(worker, principal),
+                guards=held_by(worker, principal),
                 details={"attempt": row["attempts"]},
             )
         self._db.signals.tasks_changed([task_id])
@@ -175,7 +156,7 @@ class WorkStore:
         now = self._db.clock()
         async with self._db.write() as conn:
             row = await load_for_update(conn, principal, task_id)
-            self._check_holder(row, worker, principal, now)
+            check_holder(row, worker, principal, now)
             if retry:
                 row = await self._release(
                     conn,
@@ -183,7 +164,7 @@ class WorkStore:
                     actor=worker,
                     error=error,
                     retry_at=None,
-                    guards=_held_by(worker, principal),
+                    guards=held_by(worker, principal),
                 )
                 await self._db.announce_work(conn)
             else:
@@ -195,27 +176,9 @@ class WorkStore:
                     actor=worker,
                     error=error,
                     reason=error,
-                    guards=_held_by(worker, principal),
+                    guards=held_by(worker, principal),
                     details={"attempt": row["attempts"]},
                 )
-        self._db.signals.tasks_changed([task_id])
-        return task_from_row(row)
-
-    async def redo(self, principal: Principal, task_id: str, *, reason: str | None) -> Task:
-        """completed → pending, to be worked again."""
-        return await self._reopen(principal, task_id, Action.REDO, reason)
-
-    async def retry(self, principal: Principal, task_id: str, *, reason: str | None) -> Task:
-        """error → pending, to be tried again."""
-        return await self._reopen(principal, task_id, Action.RETRY, reason)
-
-    async def _reopen(
-        self, principal: Principal, task_id: str, action: Action, reason: str | None
-    ) -> Task:
-        async with self._db.write() as conn:
-            row = await load_for_update(conn, principal, task_id)
-            row = await apply(self._db, conn, row, action, actor=principal.key_id, reason=reason)
-            await self._db.announce_work(conn)
         self._db.signals.tasks_changed([task_id])
         return task_from_row(row)
 
@@ -250,7 +213,7 @@ class WorkStore:
             rows = {r["id"]: r for r in (await conn.execute(query)).mappings()}
             for worker, settlement in items:
                 try:
-                    values, event = self._change_for(
+                    values, event = settlement_change(
                         rows.get(settlement.task_id), worker, settlement, now
                     )
                 except (Conflict, IllegalTransition) as exc:
@@ -260,7 +223,7 @@ class WorkStore:
                 updates.append((row, worker, values))
                 events.append(event)
                 outcomes.append(task_from_row({**row, **values}))
-            await _update_leased(conn, updates)
+            await update_leased(conn, updates)
             await record(conn, events)
             finished = [
                 {**row, **values}
@@ -273,56 +236,6 @@ class WorkStore:
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes
 
-    @staticmethod
-    def _change_for(
-        row: sa.RowMapping | None, worker: str, settlement: Settlement, now: datetime
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The column values and the event that settle one task."""
-        if row is None or row["lease_owner"] != worker or row["lease_key_id"] is not None:
-            raise Conflict(f"Task {settlement.task_id} is no longer held by {worker}")
-        attempt = {"attempt": row["attempts"]}
-        if settlement.kind is SettleKind.RETRY:
-            values = {
-                "lease_owner": None,
-                "lease_key_id": None,
-                "lease_expires_at": None,
-                "run_after": settlement.retry_at,
-                "error": settlement.error,
-                "updated_at": now,
-            }
-            retry_at = settlement.retry_at.isoformat() if settlement.retry_at else None
-            event = event_row(
-                row,
-                at=now,
-                actor=worker,
-                action="attempt_failed",
-                reason=settlement.error,
-                details=attempt | {"retry_at": retry_at},
-            )
-            return values, event
-        complete = settlement.kind is SettleKind.COMPLETE
-        change = transition(
-            TaskStatus(row["status"]),
-            Action.COMPLETE if complete else Action.FAIL,
-            now=now,
-            has_callback=bool(row["callback_url"]),
-            times_redone=row["times_redone"],
-            response=settlement.response,
-            error=settlement.error,
-        )
-        values = {"status": change.to_status.value, "updated_at": now, **change.changes}
-        event = event_row(
-            row,
-            at=now,
-            actor=worker,
-            action=change.event,
-            from_status=change.from_status.value,
-            to_status=change.to_status.value,
-            reason=None if complete else settlement.error,
-            details=attempt,
-        )
-        return values, event
-
     async def _release(
         self,
         conn: AsyncConnection,
@@ -330,7 +243,7 @@ class WorkStore:
         *,
         actor: str,
         error: str | None,
-        retry_at: Any,
+        retry_at: datetime | None,
         guards: Sequence[sa.ColumnElement[bool]],
     ) -> sa.RowMapping:
         """Drop the lease of a failed attempt; the task stays pending (after `retry_at`).
@@ -338,50 +251,21 @@ class WorkStore:
         Raises:
             Conflict: `guards` (who holds the lease) no longer hold.
         """
-        now = self._db.clock()
-        updated = (
-            (
-                await conn.execute(
-                    sa.update(tasks)
-                    .where(
-                        tasks.c.id == row["id"],
-                        tasks.c.status == TaskStatus.PENDING.value,
-                        *guards,
-                    )
-                    .values(
-                        lease_owner=None,
-                        lease_key_id=None,
-                        lease_expires_at=None,
-                        run_after=retry_at,
-                        error=error,
-                        updated_at=now,
-                    )
-                    .returning(*tasks.c)
-                )
-            )
-            .mappings()
-            .first()
+        values, event = attempt_failed(
+            row, actor=actor, error=error, retry_at=retry_at, now=self._db.clock()
         )
+        stmt = (
+            sa.update(tasks)
+            .where(tasks.c.id == row["id"], tasks.c.status == TaskStatus.PENDING.value, *guards)
+            .values(**values)
+            .returning(*tasks.c)
+        )
+        updated = await first_row(conn, stmt)
         if updated is None:
             raise Conflict(
                 f"Task {row['id']} changed while this request ran; read it and try again"
             )
-        await record(
-            conn,
-            [
-                event_row(
-                    updated,
-                    at=now,
-                    actor=actor,
-                    action="attempt_failed",
-                    reason=error,
-                    details={
-                        "attempt": row["attempts"],
-                        "retry_at": retry_at.isoformat() if retry_at else None,
-                    },
-                )
-            ],
-        )
+        await record(conn, [event])
         return updated
 
     async def extend(self, worker: str, task_ids: Sequence[str], *, lease_s: float) -> int:
@@ -392,7 +276,7 @@ class WorkStore:
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.update(tasks)
-                .where(tasks.c.id.in_(list(task_ids)), *_held_by(worker, None))
+                .where(tasks.c.id.in_(list(task_ids)), *held_by(worker, None))
                 .values(lease_expires_at=now + timedelta(seconds=lease_s))
             )
         return int(result.rowcount)
@@ -403,27 +287,22 @@ class WorkStore:
             return 0
         now = self._db.clock()
         async with self._db.write() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.update(tasks)
-                        .where(
-                            tasks.c.id.in_(list(task_ids)),
-                            *_held_by(worker, None),
-                            tasks.c.status == TaskStatus.PENDING.value,
-                        )
-                        .values(
-                            lease_owner=None,
-                            lease_key_id=None,
-                            lease_expires_at=None,
-                            attempts=tasks.c.attempts - 1,
-                            updated_at=now,
-                        )
-                        .returning(*tasks.c)
-                    )
+            rows = await all_rows(
+                conn,
+                sa.update(tasks)
+                .where(
+                    tasks.c.id.in_(list(task_ids)),
+                    *held_by(worker, None),
+                    tasks.c.status == TaskStatus.PENDING.value,
                 )
-                .mappings()
-                .all()
+                .values(
+                    lease_owner=None,
+                    lease_key_id=None,
+                    lease_expires_at=None,
+                    attempts=tasks.c.attempts - 1,
+                    updated_at=now,
+                )
+                .returning(*tasks.c),
             )
             await record(
                 conn,
@@ -435,63 +314,6 @@ class WorkStore:
             # This dispatcher is stopping: tell the others even though it dispatches.
             await notify(conn, WORK_CHANNEL)
         return len(rows)
-
-    def _check_holder(
-        self, row: sa.RowMapping, worker: str, principal: Principal | None, now: Any
-    ) -> None:
-        """Explain a refusal; the guarded update (`_held_by`) is what enforces it."""
-        if row["status"] != TaskStatus.PENDING.value:
-            raise Conflict(f"Task {row['id']} is {row['status']}, not pending")
-        expires = row["lease_expires_at"]
-        key_id = principal.key_id if principal else None
-        if (
-            row["lease_owner"] != worker
-            or row["lease_key_id"] != key_id
-            or expires is None
-            or expires <= now
-        ):
-            raise _not_held(row["id"], worker)
-
-
-def _not_held(task_id: str, worker: str) -> Conflict:
-    # The same answer whether another worker holds the lease or another key took it.
-    return Conflict(f"Task {task_id} is not leased to worker {worker!r}; claim it first")
-
-
-def _key_is(key_id: str | None) -> sa.ColumnElement[bool]:
-    return tasks.c.lease_key_id.is_(None) if key_id is None else tasks.c.lease_key_id == key_id
-
-
-def _held_by(worker: str, principal: Principal | None) -> list[sa.ColumnElement[bool]]:
-    """Guards for an update by the lease's holder: the worker named, and the API key that
-    claimed it (a principal) or no key at all (a dispatcher)."""
-    return [tasks.c.lease_owner == worker, _key_is(principal.key_id if principal else None)]
-
-
-async def _update_leased(
-    conn: AsyncConnection, updates: Sequence[tuple[sa.RowMapping, str, dict[str, Any]]]
-) -> None:
-    """Apply per-task values with one executemany per set of columns.
-
-    Each update stays guarded by status and lease worker; the rows are locked
-    by the caller, so the guards hold.
-    """
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row, worker, values in updates:
-        one = {"w_id": row["id"], "w_worker": worker} | {f"v_{k}": v for k, v in values.items()}
-        shapes.setdefault(tuple(sorted(values)), []).append(one)
-    for columns, params in shapes.items():
-        stmt = (
-            sa.update(tasks)
-            .where(
-                tasks.c.id == sa.bindparam("w_id"),
-                tasks.c.lease_owner == sa.bindparam("w_worker"),
-                tasks.c.lease_key_id.is_(None),
-                tasks.c.status == TaskStatus.PENDING.value,
-            )
-            .values({c: sa.bindparam(f"v_{c}", type_=tasks.c[c].type) for c in columns})
-        )
-        await conn.execute(stmt, params)
 
 
 def _candidates(
@@ -529,23 +351,44 @@ def _candidates(
         return of_type(*([] if types is None else [t.type == types[0]])).with_only_columns(
             t.id, t.lease_owner
         )
-    picked: sa.FromClause
-    if dialect == "postgresql":
-        # One index range per type, each locked with SKIP LOCKED (rows taken from a
-        # range but cut by the outer LIMIT stay locked only until this claim commits).
-        names = (
-            sa.func.unnest(sa.cast(list(types), ARRAY(sa.String())))
-            .table_valued("name")
-            .render_derived("wanted")
+    picked, source = per_value(dialect, t.type, types, of_type)
+    return (
+        sa.select(picked.c.id, picked.c.lease_owner)
+        .select_from(source)
+        .order_by(picked.c.priority.desc().nulls_last(), picked.c.id)
+        .limit(limit)
+    )
+
+
+def _claim_events(
+    rows: Sequence[sa.RowMapping],
+    previous: Mapping[str, str | None],
+    now: datetime,
+    worker: str,
+    actor: str | None,
+    lease_s: float,
+) -> list[dict[str, Any]]:
+    """`claimed` for each task, after `lease_expired` where another worker's lease ran out."""
+    events = []
+    for row in rows:
+        if previous.get(row["id"]) is not None:
+            events.append(
+                event_row(
+                    row,
+                    at=now,
+                    actor=SYSTEM,
+                    action="lease_expired",
+                    reason=f"lease of {previous[row['id']]} expired",
+                    details={"previous_owner": previous[row["id"]]},
+                )
+            )
+        events.append(
+            event_row(
+                row,
+                at=now,
+                actor=actor or worker,
+                action="claimed",
+                details={"worker": worker, "lease_s": lease_s, "attempt": row["attempts"]},
+            )
         )
-        picked = of_type(t.type == names.c.name).lateral("picked")
-        merged = sa.select(picked.c.id, picked.c.lease_owner).select_from(
-            names.join(picked, sa.true())
-        )
-    else:
-        # SQLite has no row locks (its one writer serializes claims) and no LATERAL.
-        picked = sa.union_all(
-            *(sa.select(of_type(t.type == name).subquery()) for name in types)
-        ).subquery("picked")
-        merged = sa.select(picked.c.id, picked.c.lease_owner)
-    return merged.order_by(picked.c.priority.desc().nulls_last(), picked.c.id).limit(limit)
+    return events

@@ -187,7 +187,7 @@ async def test_stored_import_to_a_forbidden_address_is_not_redirected_to(
     api: httpx.AsyncClient, store: Store, account: Account, url: str
 ) -> None:
     """An import stored before the guard answers 403, not a redirect to a forbidden place."""
-    stored = await store.catalog.add_file(account.live, source_url=url)
+    stored = await store.files.add_file(account.live, source_url=url)
     served = await api.get(f"/v1/files/{stored.id}")
     message = error_of(served, 403)
     assert "location" not in served.headers

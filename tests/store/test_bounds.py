@@ -31,7 +31,7 @@ async def test_priority_at_the_bounds_is_stored_and_read_back(
 
 async def test_largest_batch_offset_answers_an_empty_page(store: Store, account: Account) -> None:
     """An offset of 2**63 - 1 binds on each backend and finds nothing."""
-    docs, total = await store.catalog.list_batches(
+    docs, total = await store.batches.list_batches(
         account.live,
         project=None,
         status=None,

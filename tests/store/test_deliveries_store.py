@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from hookline.models import ALL_SCOPES, DeliveryStatus, Environment
 from hookline.store import open_store
-from hookline.store.deliveries import LEASE_SWEEP_S
+from hookline.store.sending import LEASE_SWEEP_S
 from tests.store.conftest import task_with_callback
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from hookline.models import ALL_SCOPES, Environment, Principal
 from hookline.store import Store, open_store
-from hookline.store.deliveries import AttemptOutcome
+from hookline.store.sending import AttemptOutcome
 from tests.store.conftest import task_with_callback
 
 

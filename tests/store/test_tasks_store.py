@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from hookline.errors import DuplicateUniqueId, IllegalOnBodyless, NotFound, StoreFailed
+from hookline.errors import DuplicateUniqueId, IllegalTransition, NotFound, StoreFailed
 from hookline.models import TaskFilter, TaskStatus
 from hookline.store import open_store
 from tests.conftest import Account, new_task
@@ -52,9 +52,9 @@ async def test_cancel_is_guarded_by_status(database_url: str, account: Account) 
     store = open_store(database_url)
     try:
         task = await store.tasks.create(account.live, new_task())
-        canceled = await store.tasks.cancel(account.live, task.id, clear_unique_id=False)
-        with pytest.raises(IllegalOnBodyless):
-            await store.tasks.cancel(account.live, task.id, clear_unique_id=False)
+        canceled = await store.operations.cancel(account.live, task.id, clear_unique_id=False)
+        with pytest.raises(IllegalTransition):
+            await store.operations.cancel(account.live, task.id, clear_unique_id=False)
         again = await store.tasks.get(account.live, task.id)
     finally:
         await store.close()

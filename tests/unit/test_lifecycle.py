@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hookline.errors import Conflict, IllegalTransition
-from hookline.lifecycle import Action, allowed_from, transition
+from hookline.lifecycle import Action, allowed_from, check_auditable, transition
 from hookline.models import TaskStatus
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -231,3 +231,21 @@ def test_changes_leave_status_and_updated_at_to_the_caller(
 
     assert "status" not in result.changes
     assert "updated_at" not in result.changes
+
+
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [
+        pytest.param(TaskStatus.COMPLETED, True, id="completed"),
+        pytest.param(TaskStatus.PENDING, False, id="pending"),
+        pytest.param(TaskStatus.ERROR, False, id="error"),
+        pytest.param(TaskStatus.CANCELED, False, id="canceled"),
+    ],
+)
+def test_check_auditable(status: TaskStatus, allowed: bool) -> None:
+    """Only a completed task can be reviewed; the refusal names the task and its status."""
+    if allowed:
+        check_auditable(status, "t1")
+        return
+    with pytest.raises(IllegalTransition, match=f"Task t1 cannot be audited: it is {status.value}"):
+        check_auditable(status, "t1")

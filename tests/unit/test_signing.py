@@ -14,6 +14,7 @@ import svix.webhooks
 
 from hookline.signing import (
     SECRET_PREFIX,
+    active_secrets,
     new_callback_auth_key,
     new_secret,
     signature_header,
@@ -209,3 +210,25 @@ def test_new_callback_auth_key_is_48_hex_chars() -> None:
 
     assert re.fullmatch(r"[0-9a-f]{48}", key)
     assert key == bytes(range(24)).hex()
+
+
+_T = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "expires_at", "expected"),
+    [
+        pytest.param("new", None, None, ("new",), id="never-rotated"),
+        pytest.param("new", "old", _T + timedelta(seconds=1), ("new", "old"), id="in-grace"),
+        pytest.param("new", "old", _T, ("new",), id="grace-ends-exclusive"),
+        pytest.param("new", "old", _T - timedelta(days=1), ("new",), id="grace-over"),
+        pytest.param("new", "old", None, ("new",), id="previous-without-expiry"),
+        pytest.param("new", "", _T + timedelta(days=1), ("new",), id="empty-previous"),
+        pytest.param("", "old", _T + timedelta(days=1), ("old",), id="empty-current-dropped"),
+    ],
+)
+def test_active_secrets(
+    current: str, previous: str | None, expires_at: datetime | None, expected: tuple[str, ...]
+) -> None:
+    """The current secret signs; the previous one too until its grace period ends."""
+    assert active_secrets(current, previous, expires_at, now=_T) == expected

@@ -1,0 +1,263 @@
+"""The sender's side of the outbox: claiming due deliveries, and recording each attempt.
+
+The sender claims due deliveries with a lease (SKIP LOCKED on PostgreSQL),
+sends them, and records every attempt here; a delivery whose sender died
+mid-attempt goes back to pending when its lease expires (the lease sweep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import DeliveryStatus, DueDelivery
+from hookline.schedule import Next
+from hookline.signing import active_secrets
+from hookline.store.base import Database
+from hookline.store.events import SYSTEM, event_row, record
+from hookline.store.group_commit import GroupCommit
+from hookline.store.rows import all_rows
+from hookline.store.tables import account_credentials, deliveries, delivery_attempts, tasks
+
+MAX_BODY_CHARS = 4096
+LEASE_SWEEP_S = 5.0
+"""How often a sender returns deliveries with expired leases to pending."""
+
+_STATUS_AFTER = {Next.SUCCEEDED: DeliveryStatus.SUCCEEDED, Next.FAILED: DeliveryStatus.FAILED}
+"""A delivery's status after an attempt; pending (due again) otherwise."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptOutcome:
+    """One attempt's result and what follows it, for `DeliveryStore.record`."""
+
+    delivery_id: str
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    body: str | None
+    next: str
+    """A `schedule.Next` value: succeeded, retry or failed."""
+    next_attempt_at: datetime | None
+    reason: str | None = None
+    detail: str | None = None
+    """For an attempt without an answer: what went wrong (kept in the attempt's body column)."""
+
+
+def _attempt_text(outcome: AttemptOutcome) -> str | None:
+    """What the attempt's body column keeps: the answer's body, or, with no answer, the detail.
+
+    No attempt has both, so one column holds either (read back by `status_code`).
+    """
+    text = outcome.body if outcome.status_code is not None else outcome.detail
+    return text[:MAX_BODY_CHARS] if text else text
+
+
+class DeliverySender:
+    """Use cases of the sender: claim due deliveries (sweeping expired leases first), and
+    record an attempt with its consequences (the delivery's schedule, the task's
+    callback_completed, the trail's callback_delivered / callback_failed)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._records: GroupCommit[tuple[str, AttemptOutcome], None] = GroupCommit(
+            self._record_batch
+        )
+        self._next_sweep: datetime | None = None
+
+    async def claim(
+        self, *, worker: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
+    ) -> list[DueDelivery]:
+        """Lease due deliveries, oldest due first; hosts at their concurrency cap are skipped.
+
+        Every `LEASE_SWEEP_S` the claim first returns deliveries whose lease
+        expired (their sender died mid-attempt) to pending, so the claim itself
+        reads only the pending index.
+        """
+        now = self._db.clock()
+        d = deliveries.c
+        query = (
+            sa.select(d.id)
+            .where(d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now)
+            .order_by(d.next_attempt_at)
+            .limit(limit)
+        )
+        if skip_hosts:
+            query = query.where(d.host.not_in(list(skip_hosts)))
+        query = query.with_for_update(skip_locked=True)
+        async with self._db.write() as conn:
+            if self._next_sweep is None or now >= self._next_sweep:
+                await _sweep_expired_leases(conn, now)
+                self._next_sweep = now + timedelta(seconds=LEASE_SWEEP_S)
+            ids = list((await conn.scalars(query)).all())
+            if not ids:
+                return []
+            rows = await _lease(conn, ids, worker=worker, now=now, lease_s=lease_s)
+            due = await _signed(conn, rows, now)
+        order = {delivery_id: i for i, delivery_id in enumerate(ids)}
+        return sorted(due, key=lambda due_: order[due_.id])
+
+    async def record(self, worker: str, outcome: AttemptOutcome) -> None:
+        """Store an attempt and its consequence; concurrent records share a transaction."""
+        await self._records.submit((worker, outcome))
+
+    async def _record_batch(
+        self, items: Sequence[tuple[str, AttemptOutcome]]
+    ) -> list[BaseException | None]:
+        attempts_rows = [
+            {
+                "delivery_id": o.delivery_id,
+                "at": o.at,
+                "status_code": o.status_code,
+                "error": o.error,
+                "duration_ms": o.duration_ms,
+                "body": _attempt_text(o),
+            }
+            for _, o in items
+        ]
+        params = [
+            {
+                "w_id": o.delivery_id,
+                "w_worker": worker,
+                "v_status": _STATUS_AFTER.get(Next(o.next), DeliveryStatus.PENDING).value,
+                "v_next_attempt_at": o.next_attempt_at,
+                "v_last_status_code": o.status_code,
+            }
+            for worker, o in items
+        ]
+        d = deliveries.c
+        now = self._db.clock()
+        settle = (
+            sa.update(deliveries)
+            .where(
+                d.id == sa.bindparam("w_id"),
+                d.lease_owner == sa.bindparam("w_worker"),
+                d.status == DeliveryStatus.DELIVERING.value,
+            )
+            .values(
+                status=sa.bindparam("v_status"),
+                next_attempt_at=sa.bindparam("v_next_attempt_at", type_=d.next_attempt_at.type),
+                last_status_code=sa.bindparam("v_last_status_code"),
+                attempts=d.attempts + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        async with self._db.write() as conn:
+            await conn.execute(sa.insert(delivery_attempts), attempts_rows)
+            await conn.execute(settle, params)
+            await _task_consequences(conn, [o for _, o in items], now)
+        return [None] * len(items)
+
+
+async def _sweep_expired_leases(conn: AsyncConnection, now: datetime) -> None:
+    """Deliveries whose sender's lease expired (it died mid-attempt) are pending again."""
+    d = deliveries.c
+    await conn.execute(
+        sa.update(deliveries)
+        .where(d.status == DeliveryStatus.DELIVERING.value, d.lease_expires_at < now)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+    )
+
+
+async def _lease(
+    conn: AsyncConnection, ids: Sequence[str], *, worker: str, now: datetime, lease_s: float
+) -> Sequence[sa.RowMapping]:
+    """Lease these deliveries to `worker`; what sending them needs."""
+    d = deliveries.c
+    return await all_rows(
+        conn,
+        sa.update(deliveries)
+        .where(d.id.in_(ids))
+        .values(
+            status=DeliveryStatus.DELIVERING.value,
+            lease_owner=worker,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            updated_at=now,
+        )
+        .returning(d.id, d.url, d.host, d.payload, d.attempts, d.account_id, d.environment),
+    )
+
+
+async def _signed(
+    conn: AsyncConnection, rows: Sequence[sa.RowMapping], now: datetime
+) -> list[DueDelivery]:
+    """The leased deliveries, each with the credentials of its task's environment."""
+    c = account_credentials.c
+    query = sa.select(account_credentials).where(c.account_id.in_({r["account_id"] for r in rows}))
+    creds = {(r["account_id"], r["environment"]): r for r in await all_rows(conn, query)}
+    out = []
+    for row in rows:
+        account = creds[(row["account_id"], row["environment"])]
+        secrets = active_secrets(
+            account["webhook_secret"],
+            account["previous_webhook_secret"],
+            account["previous_secret_expires_at"],
+            now=now,
+        )
+        out.append(
+            DueDelivery(
+                id=row["id"],
+                url=row["url"],
+                host=row["host"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                callback_auth_key=account["callback_auth_key"] or "",
+                secrets=secrets,
+            )
+        )
+    return out
+
+
+async def _task_consequences(
+    conn: AsyncConnection, outcomes: Sequence[AttemptOutcome], now: datetime
+) -> None:
+    """callback_completed and the trail's callback_delivered / callback_failed events."""
+    final = {o.delivery_id: o for o in outcomes if Next(o.next) in _STATUS_AFTER}
+    if not final:
+        return
+    d = deliveries.c
+    query = sa.select(d.id, d.task_id, d.attempts, d.account_id, d.environment).where(
+        d.id.in_(list(final)), d.task_id.is_not(None)
+    )
+    rows = await all_rows(conn, query)
+    delivered = [r["task_id"] for r in rows if final[r["id"]].next == Next.SUCCEEDED]
+    if delivered:
+        await conn.execute(
+            sa.update(tasks).where(tasks.c.id.in_(delivered)).values(callback_completed=True)
+        )
+    events = []
+    for r in rows:
+        outcome = final[r["id"]]
+        ok = outcome.next == Next.SUCCEEDED
+        events.append(
+            event_row(
+                {
+                    "id": r["task_id"],
+                    "account_id": r["account_id"],
+                    "environment": r["environment"],
+                },
+                at=now,
+                actor=SYSTEM,
+                action="callback_delivered" if ok else "callback_failed",
+                reason=None if ok else outcome.reason,
+                details={
+                    "delivery_id": r["id"],
+                    "attempt": r["attempts"],
+                    "status_code": outcome.status_code,
+                    "error": outcome.error,
+                },
+            )
+        )
+    await record(conn, events)
