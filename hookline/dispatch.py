@@ -3,7 +3,9 @@
 Claims carry a lease that a heartbeat keeps extending while the handler
 runs; if this process dies, the leases expire and another dispatcher claims
 the tasks again. Outcomes are settled by updates guarded by the lease worker,
-so a task whose lease was lost is never completed twice.
+so a task whose lease was lost is never completed twice. The claiming itself
+is the shared `ClaimLoop`; the store is seen through the narrow protocols
+below (`store.work` and `store.signals` satisfy them; so does an in-memory fake).
 """
 
 from __future__ import annotations
@@ -12,19 +14,59 @@ import asyncio
 import os
 import random
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
-from hookline.aio import Backoff, Pacer, first_of
+from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
-from hookline.models import Failed, Outcome, Task
+from hookline.models import Failed, Outcome, Settlement, Task
 from hookline.retry import decide
-from hookline.store import Store
 
 log = structlog.get_logger("hookline.dispatch")
+
+
+class TaskQueue(Protocol):
+    """Where the dispatcher claims tasks, keeps their leases, and settles or gives them back."""
+
+    async def claim(
+        self, *, worker: str, lease_s: float, limit: int, types: Sequence[str] | None = None
+    ) -> Sequence[Task]: ...
+
+    async def extend(self, worker: str, task_ids: Sequence[str], *, lease_s: float) -> int: ...
+
+    async def release(self, worker: str, task_ids: Sequence[str], *, reason: str) -> int: ...
+
+    async def settle(self, worker: str, settlement: Settlement) -> object:
+        """Raises `Conflict` when the lease was lost."""
+        ...
+
+
+class WorkSignals(Protocol):
+    async def wait_for_work(self, timeout_s: float) -> bool:
+        """Wait until work is announced or `timeout_s` passes."""
+        ...
+
+
+class Clocked(Protocol):
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+class DispatchStore(Protocol):
+    """What the dispatcher uses of the store."""
+
+    @property
+    def work(self) -> TaskQueue: ...
+
+    @property
+    def signals(self) -> WorkSignals: ...
+
+    @property
+    def db(self) -> Clocked: ...
 
 
 def worker_name() -> str:
@@ -35,7 +77,7 @@ def worker_name() -> str:
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: DispatchStore,
         handlers: Mapping[str, HandlerSpec],
         *,
         worker: str,
@@ -48,19 +90,27 @@ class Dispatcher:
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._store = store
+        self._queue = store.work
         self._handlers = dict(handlers)
         self.worker = worker
         self._concurrency = concurrency
         self._lease_s = lease_s
-        self._claim_size = claim_size
-        self._poll_s = poll_s
-        self._pacer = Pacer(claim_interval_s)
         self._drain_s = drain_s
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._slot_freed = asyncio.Event()
+        self._loop = ClaimLoop(
+            LoopSettings(
+                concurrency=concurrency,
+                claim_size=claim_size,
+                poll_s=poll_s,
+                claim_interval_s=claim_interval_s,
+            ),
+            claim=self._claim,
+            work=self._work,
+            wait_for_more=store.signals.wait_for_work,
+            log=log,
+            failed_event="claim_failed",
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then drain: finish in-flight work or release its leases."""
@@ -77,51 +127,17 @@ class Dispatcher:
             lease_s=self._lease_s,
         )
         try:
-            await self._loop(stop)
+            await self._loop.run(stop)
         finally:
             await self._drain()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             log.info("dispatcher_stopped", worker=self.worker)
 
-    async def _loop(self, stop: asyncio.Event) -> None:
-        backoff = Backoff()
-        while not stop.is_set():
-            free = self._concurrency - len(self._inflight)
-            if free <= 0:
-                self._slot_freed.clear()
-                await first_of(stop.wait(), self._slot_freed.wait())
-                continue
-            want = min(free, self._claim_size)
-            self._pacer.claimed()
-            try:
-                claimed = await self._store.work.claim(
-                    worker=self.worker,
-                    lease_s=self._lease_s,
-                    limit=want,
-                    types=list(self._handlers),
-                )
-                backoff.reset()
-            except Exception:
-                delay = backoff.next_delay()
-                log.exception("claim_failed", retry_in_s=delay)
-                await first_of(stop.wait(), asyncio.sleep(delay))
-                continue
-            for task in claimed:
-                self._start(task)
-            if len(claimed) < want:
-                await first_of(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
-                await self._pacer.wait()
-
-    def _start(self, task: Task) -> None:
-        runner = asyncio.create_task(self._work(task), name=f"task-{task.id}")
-        self._inflight[task.id] = runner
-
-        def done(_: asyncio.Task[None]) -> None:
-            self._inflight.pop(task.id, None)
-            self._slot_freed.set()
-
-        runner.add_done_callback(done)
+    async def _claim(self, limit: int) -> Sequence[Task]:
+        return await self._queue.claim(
+            worker=self.worker, lease_s=self._lease_s, limit=limit, types=list(self._handlers)
+        )
 
     async def _work(self, task: Task) -> None:
         spec = self._handlers[task.type]
@@ -136,7 +152,7 @@ class Dispatcher:
                 rng=self._rng,
             )
             try:
-                await self._store.work.settle(self.worker, settlement)
+                await self._queue.settle(self.worker, settlement)
             except Conflict:
                 log.warning("lease_lost", outcome=settlement.kind.value)
             except Exception:
@@ -159,28 +175,24 @@ class Dispatcher:
         interval = self._lease_s / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._inflight:
+            task_ids = [task.id for task in self._loop.inflight]
+            if not task_ids:
                 continue
             try:
-                await self._store.work.extend(
-                    self.worker, list(self._inflight), lease_s=self._lease_s
-                )
+                await self._queue.extend(self.worker, task_ids, lease_s=self._lease_s)
             except Exception:
-                log.exception("heartbeat_failed", tasks=len(self._inflight))
+                log.exception("heartbeat_failed", tasks=len(task_ids))
 
     async def _drain(self) -> None:
-        if not self._inflight:
+        inflight = self._loop.inflight
+        if not inflight:
             return
-        log.info("dispatcher_draining", tasks=len(self._inflight), deadline_s=self._drain_s)
-        _, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._drain_s)
-        if not pending:
+        log.info("dispatcher_draining", tasks=len(inflight), deadline_s=self._drain_s)
+        unfinished = [t.id for t in await self._loop.drain(self._drain_s, cancel=True)]
+        if not unfinished:
             return
-        unfinished = [task_id for task_id, t in self._inflight.items() if t in pending]
-        for runner in pending:
-            runner.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         try:
-            released = await self._store.work.release(
+            released = await self._queue.release(
                 self.worker, unfinished, reason="worker stopped before the task finished"
             )
             log.info("leases_released", tasks=released)

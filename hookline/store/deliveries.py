@@ -30,6 +30,7 @@ from hookline.models import (
     Principal,
     TaskStatus,
 )
+from hookline.schedule import Next
 from hookline.serialize import task_json
 from hookline.store.base import Database
 from hookline.store.events import SYSTEM, event_row, record
@@ -198,8 +199,7 @@ class AttemptOutcome:
     error: str | None
     duration_ms: float
     body: str | None
-    next: str
-    """succeeded, retry or failed."""
+    next: Next
     next_attempt_at: datetime | None
     reason: str | None = None
     detail: str | None = None
@@ -357,8 +357,8 @@ class DeliveryStore:
                     "w_id": o.delivery_id,
                     "w_worker": worker,
                     "v_status": {
-                        "succeeded": DeliveryStatus.SUCCEEDED.value,
-                        "failed": DeliveryStatus.FAILED.value,
+                        Next.SUCCEEDED: DeliveryStatus.SUCCEEDED.value,
+                        Next.FAILED: DeliveryStatus.FAILED.value,
                     }.get(o.next, DeliveryStatus.PENDING.value),
                     "v_next_attempt_at": o.next_attempt_at,
                     "v_last_status_code": o.status_code,
@@ -391,7 +391,7 @@ class DeliveryStore:
         self, conn: AsyncConnection, items: Sequence[tuple[str, AttemptOutcome]], now: datetime
     ) -> None:
         """callback_completed and the trail's callback_delivered / callback_failed events."""
-        final = {o.delivery_id: o for _, o in items if o.next in ("succeeded", "failed")}
+        final = {o.delivery_id: o for _, o in items if o.next in (Next.SUCCEEDED, Next.FAILED)}
         if not final:
             return
         d = deliveries.c
@@ -399,7 +399,7 @@ class DeliveryStore:
             d.id.in_(list(final)), d.task_id.is_not(None)
         )
         rows = (await conn.execute(query)).mappings().all()
-        delivered = [r["task_id"] for r in rows if final[r["id"]].next == "succeeded"]
+        delivered = [r["task_id"] for r in rows if final[r["id"]].next == Next.SUCCEEDED]
         if delivered:
             await conn.execute(
                 sa.update(tasks).where(tasks.c.id.in_(delivered)).values(callback_completed=True)
@@ -407,7 +407,7 @@ class DeliveryStore:
         events = []
         for r in rows:
             outcome = final[r["id"]]
-            ok = outcome.next == "succeeded"
+            ok = outcome.next == Next.SUCCEEDED
             events.append(
                 event_row(
                     {

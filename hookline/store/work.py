@@ -268,7 +268,7 @@ class WorkStore:
                 if values.get("status") in (TaskStatus.COMPLETED.value, TaskStatus.ERROR.value)
             ]
             await tasks_finished(self._db, conn, finished, callbacks=True)
-            if any(s.kind is SettleKind.RETRY for _, s in items):
+            if any(s.kind is SettleKind.TRY_LATER for _, s in items):
                 await self._db.announce_work(conn)
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes
@@ -281,7 +281,7 @@ class WorkStore:
         if row is None or row["lease_owner"] != worker or row["lease_key_id"] is not None:
             raise Conflict(f"Task {settlement.task_id} is no longer held by {worker}")
         attempt = {"attempt": row["attempts"]}
-        if settlement.kind is SettleKind.RETRY:
+        if settlement.kind is SettleKind.TRY_LATER:
             values = {
                 "lease_owner": None,
                 "lease_key_id": None,
