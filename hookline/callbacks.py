@@ -20,7 +20,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
 
 import aiohttp
 import orjson
@@ -32,6 +31,7 @@ from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.config import CallbacksSettings
 from hookline.guard import Network, address_refusal, host_refusal, is_forbidden, parse_networks
 from hookline.models import DueDelivery
+from hookline.ports import SenderStore
 from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
 from hookline.signing import webhook_headers
 from hookline.store.deliveries import MAX_BODY_CHARS, AttemptOutcome
@@ -110,40 +110,6 @@ def _error_kind(exc: BaseException) -> AttemptError:
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
         return AttemptError.CONNECTION_RESET
     return AttemptError.OTHER
-
-
-class DeliveryOutbox(Protocol):
-    """Where the sender claims due deliveries and records each attempt."""
-
-    async def claim(
-        self, *, worker: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
-    ) -> Sequence[DueDelivery]: ...
-
-    async def record(self, worker: str, outcome: AttemptOutcome) -> None: ...
-
-
-class CallbackSignals(Protocol):
-    async def wait_for_callbacks(self, timeout_s: float) -> bool:
-        """Wait until a callback is enqueued or `timeout_s` passes."""
-        ...
-
-
-class Clocked(Protocol):
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-
-
-class SenderStore(Protocol):
-    """What the sender uses of the store."""
-
-    @property
-    def deliveries(self) -> DeliveryOutbox: ...
-
-    @property
-    def signals(self) -> CallbackSignals: ...
-
-    @property
-    def db(self) -> Clocked: ...
 
 
 class CallbackSender:

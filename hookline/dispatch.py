@@ -4,8 +4,7 @@ Claims carry a lease that a heartbeat keeps extending while the handler
 runs; if this process dies, the leases expire and another dispatcher claims
 the tasks again. Outcomes are settled by updates guarded by the lease worker,
 so a task whose lease was lost is never completed twice. The claiming itself
-is the shared `ClaimLoop`; the store is seen through the narrow protocols
-below (`store.work` and `store.signals` satisfy them; so does an in-memory fake).
+is the shared `ClaimLoop`; the store is seen through `ports.DispatchStore`.
 """
 
 from __future__ import annotations
@@ -16,57 +15,17 @@ import random
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
 from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
-from hookline.models import Failed, Outcome, Settlement, Task
+from hookline.models import Failed, Outcome, Task
+from hookline.ports import DispatchStore
 from hookline.retry import decide
 
 log = structlog.get_logger("hookline.dispatch")
-
-
-class TaskQueue(Protocol):
-    """Where the dispatcher claims tasks, keeps their leases, and settles or gives them back."""
-
-    async def claim(
-        self, *, worker: str, lease_s: float, limit: int, types: Sequence[str] | None = None
-    ) -> Sequence[Task]: ...
-
-    async def extend(self, worker: str, task_ids: Sequence[str], *, lease_s: float) -> int: ...
-
-    async def release(self, worker: str, task_ids: Sequence[str], *, reason: str) -> int: ...
-
-    async def settle(self, worker: str, settlement: Settlement) -> object:
-        """Raises `Conflict` when the lease was lost."""
-        ...
-
-
-class WorkSignals(Protocol):
-    async def wait_for_work(self, timeout_s: float) -> bool:
-        """Wait until work is announced or `timeout_s` passes."""
-        ...
-
-
-class Clocked(Protocol):
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-
-
-class DispatchStore(Protocol):
-    """What the dispatcher uses of the store."""
-
-    @property
-    def work(self) -> TaskQueue: ...
-
-    @property
-    def signals(self) -> WorkSignals: ...
-
-    @property
-    def db(self) -> Clocked: ...
 
 
 def worker_name() -> str:

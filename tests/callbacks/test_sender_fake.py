@@ -23,7 +23,7 @@ SETTINGS = CallbacksSettings(allow_networks=("127.0.0.0/8",), per_host_concurren
 
 @dataclass
 class Outbox:
-    """An in-memory `callbacks.DeliveryOutbox`: one due delivery a claim, hosts skipped as asked."""
+    """An in-memory `ports.DeliveryOutbox`: one due delivery a claim, hosts skipped as asked."""
 
     due: list[DueDelivery] = field(default_factory=list)
     skipped: list[list[str]] = field(default_factory=list)
@@ -47,7 +47,7 @@ class Outbox:
 
 @dataclass
 class FakeStore:
-    """What `CallbackSender` needs of a store (`callbacks.SenderStore`), in memory."""
+    """What `CallbackSender` needs of a store (`ports.SenderStore`), in memory."""
 
     deliveries: Outbox
     signals: Wakeup

@@ -227,7 +227,7 @@ def new_task(task_id: str, task_type: str = "fake") -> Task:
 
 @dataclass
 class TaskQueue:
-    """An in-memory `dispatch.TaskQueue`: claims pending tasks, records settles and releases."""
+    """An in-memory `ports.TaskQueue`: claims pending tasks, records settles and releases."""
 
     pending: deque[Task] = field(default_factory=deque)
     settled: list[Settlement] = field(default_factory=list)
@@ -255,7 +255,7 @@ class TaskQueue:
 
 @dataclass
 class FakeStore:
-    """What `Dispatcher` needs of a store (`dispatch.DispatchStore`), in memory."""
+    """What `Dispatcher` needs of a store (`ports.DispatchStore`), in memory."""
 
     work: TaskQueue
     signals: Wakeup
