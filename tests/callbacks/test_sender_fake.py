@@ -18,7 +18,12 @@ from hookline.schedule import Next
 from hookline.store.deliveries import AttemptOutcome
 from tests.fakes import FixedClock, Wakeup, idle, until
 
-SETTINGS = CallbacksSettings(allow_networks=("127.0.0.0/8",), per_host_concurrency=1, timeout_s=5)
+SETTINGS = CallbacksSettings(
+    allow_networks=("127.0.0.0/8",),
+    per_host_concurrency=1,
+    timeout_s=5,
+    claim_interval_s=0,  # no pacing: every wait in these tests ends on an event, not on time
+)
 
 
 @dataclass
