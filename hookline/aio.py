@@ -59,8 +59,3 @@ class Pacer:
     def wait_s(self) -> float:
         """How long until the next claim may start."""
         return max(0.0, self._last + self._interval_s - self._monotonic())
-
-    async def wait(self) -> None:
-        delay = self.wait_s()
-        if delay > 0:
-            await asyncio.sleep(delay)

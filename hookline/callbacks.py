@@ -27,14 +27,14 @@ import structlog
 import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hookline.aio import Backoff, Pacer, first_of
+from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.config import CallbacksSettings
 from hookline.guard import Network, address_refusal, host_refusal, is_forbidden, parse_networks
 from hookline.metrics import Metrics, attempt_outcome
 from hookline.models import DueDelivery
+from hookline.ports import SenderStore
 from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
 from hookline.signing import webhook_headers
-from hookline.store import Store
 from hookline.store.deliveries import MAX_BODY_CHARS, AttemptOutcome
 
 log = structlog.get_logger("hookline.callbacks")
@@ -116,7 +116,7 @@ def _error_kind(exc: BaseException) -> AttemptError:
 class CallbackSender:
     def __init__(
         self,
-        store: Store,
+        store: SenderStore,
         session: aiohttp.ClientSession,
         settings: CallbacksSettings,
         *,
@@ -125,7 +125,7 @@ class CallbackSender:
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self._store = store
+        self._outbox = store.deliveries
         self._session = session
         self._metrics = metrics or Metrics()
         self._settings = settings
@@ -133,9 +133,21 @@ class CallbackSender:
         self.worker = worker
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._per_host: Counter[str] = Counter()
-        self._slot_freed = asyncio.Event()
+        self._skipped: list[str] = []
+        self._loop = ClaimLoop(
+            LoopSettings(
+                concurrency=settings.concurrency,
+                claim_size=settings.claim_size,
+                poll_s=settings.poll_s,
+                claim_interval_s=settings.claim_interval_s,
+            ),
+            claim=self._claim,
+            work=self._deliver,
+            wait_for_more=store.signals.wait_for_callbacks,
+            held_back=lambda: bool(self._skipped),
+            log=log,
+            failed_event="callback_claim_failed",
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; then let in-flight attempts finish (bounded by the timeout)."""
@@ -145,65 +157,23 @@ class CallbackSender:
             attempts=len(self._settings.schedule_s),
             allow_networks=list(self._settings.allow_networks),
         )
-        backoff = Backoff()
-        pacer = Pacer(self._settings.claim_interval_s)
         try:
-            while not stop.is_set():
-                free = self._settings.concurrency - len(self._inflight)
-                saturated = [
-                    host
-                    for host, n in self._per_host.items()
-                    if n >= self._settings.per_host_concurrency
-                ]
-                if free <= 0:
-                    self._slot_freed.clear()
-                    await first_of(stop.wait(), self._slot_freed.wait())
-                    continue
-                want = min(free, self._settings.claim_size)
-                pacer.claimed()
-                try:
-                    due = await self._store.deliveries.claim(
-                        worker=self.worker,
-                        limit=want,
-                        lease_s=self._settings.lease_s,
-                        skip_hosts=saturated,
-                    )
-                    backoff.reset()
-                except Exception:
-                    delay = backoff.next_delay()
-                    log.exception("callback_claim_failed", retry_in_s=delay)
-                    await first_of(stop.wait(), asyncio.sleep(delay))
-                    continue
-                for delivery in due:
-                    self._start(delivery)
-                if len(due) < want:
-                    waits = [
-                        stop.wait(),
-                        self._store.signals.wait_for_callbacks(self._settings.poll_s),
-                    ]
-                    if saturated:
-                        self._slot_freed.clear()
-                        waits.append(self._slot_freed.wait())
-                    await first_of(*waits)
-                    await pacer.wait()
+            await self._loop.run(stop)
         finally:
-            if self._inflight:
-                await asyncio.wait(self._inflight, timeout=self._settings.timeout_s + 5)
+            await self._loop.drain(self._settings.timeout_s + 5, cancel=False)
             log.info("callback_sender_stopped", worker=self.worker)
 
-    def _start(self, delivery: DueDelivery) -> None:
-        self._per_host[delivery.host] += 1
-        task = asyncio.create_task(self._deliver(delivery))
-        self._inflight.add(task)
-
-        def done(t: asyncio.Task[None]) -> None:
-            self._inflight.discard(t)
-            self._per_host[delivery.host] -= 1
-            if self._per_host[delivery.host] <= 0:
-                del self._per_host[delivery.host]
-            self._slot_freed.set()
-
-        task.add_done_callback(done)
+    async def _claim(self, limit: int) -> Sequence[DueDelivery]:
+        """Claim due deliveries, leaving out hosts at their concurrency cap."""
+        per_host = Counter(delivery.host for delivery in self._loop.inflight)
+        cap = self._settings.per_host_concurrency
+        self._skipped = [host for host, n in per_host.items() if n >= cap]
+        return await self._outbox.claim(
+            worker=self.worker,
+            limit=limit,
+            lease_s=self._settings.lease_s,
+            skip_hosts=self._skipped,
+        )
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         attempt = delivery.attempts + 1
@@ -228,12 +198,12 @@ class CallbackSender:
                 duration_ms=duration_ms,
                 body=body,
                 detail=result.detail,
-                next=step.next.value,
+                next=step.next,
                 next_attempt_at=step.at,
                 reason=step.reason,
             )
             try:
-                await self._store.deliveries.record(self.worker, outcome)
+                await self._outbox.record(self.worker, outcome)
             except Exception:
                 # The lease expires and the delivery is attempted again.
                 log.exception("callback_record_failed")
@@ -243,7 +213,9 @@ class CallbackSender:
                 delivery_id=delivery.id,
                 delivered_at=self._clock() if step.next is Next.SUCCEEDED else None,
             )
-            level = {Next.SUCCEEDED: log.debug, Next.RETRY: log.info}.get(step.next, log.warning)
+            level = {Next.SUCCEEDED: log.debug, Next.SEND_AGAIN: log.info}.get(
+                step.next, log.warning
+            )
             level(
                 "callback_attempt",
                 host=delivery.host,

@@ -3,7 +3,8 @@
 Claims carry a lease that a heartbeat keeps extending while the handler
 runs; if this process dies, the leases expire and another dispatcher claims
 the tasks again. Outcomes are settled by updates guarded by the lease worker,
-so a task whose lease was lost is never completed twice.
+so a task whose lease was lost is never completed twice. The claiming itself
+is the shared `ClaimLoop`; the store is seen through `ports.DispatchStore`.
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import structlog
 
-from hookline.aio import Backoff, Pacer, first_of
+from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
 from hookline.metrics import Metrics
 from hookline.models import Failed, Outcome, Task
+from hookline.ports import DispatchStore
 from hookline.retry import decide
-from hookline.store import Store
 
 log = structlog.get_logger("hookline.dispatch")
 
@@ -37,7 +38,7 @@ def worker_name() -> str:
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: DispatchStore,
         handlers: Mapping[str, HandlerSpec],
         *,
         worker: str,
@@ -51,20 +52,28 @@ class Dispatcher:
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self._store = store
+        self._queue = store.work
         self._handlers = dict(handlers)
         self._metrics = metrics or Metrics()
         self.worker = worker
         self._concurrency = concurrency
         self._lease_s = lease_s
-        self._claim_size = claim_size
-        self._poll_s = poll_s
-        self._pacer = Pacer(claim_interval_s)
         self._drain_s = drain_s
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._slot_freed = asyncio.Event()
+        self._loop = ClaimLoop(
+            LoopSettings(
+                concurrency=concurrency,
+                claim_size=claim_size,
+                poll_s=poll_s,
+                claim_interval_s=claim_interval_s,
+            ),
+            claim=self._claim,
+            work=self._work,
+            wait_for_more=store.signals.wait_for_work,
+            log=log,
+            failed_event="claim_failed",
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then drain: finish in-flight work or release its leases."""
@@ -81,52 +90,19 @@ class Dispatcher:
             lease_s=self._lease_s,
         )
         try:
-            await self._loop(stop)
+            await self._loop.run(stop)
         finally:
             await self._drain()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             log.info("dispatcher_stopped", worker=self.worker)
 
-    async def _loop(self, stop: asyncio.Event) -> None:
-        backoff = Backoff()
-        while not stop.is_set():
-            free = self._concurrency - len(self._inflight)
-            if free <= 0:
-                self._slot_freed.clear()
-                await first_of(stop.wait(), self._slot_freed.wait())
-                continue
-            want = min(free, self._claim_size)
-            self._pacer.claimed()
-            try:
-                claimed = await self._store.work.claim(
-                    worker=self.worker,
-                    lease_s=self._lease_s,
-                    limit=want,
-                    types=list(self._handlers),
-                )
-                backoff.reset()
-            except Exception:
-                delay = backoff.next_delay()
-                log.exception("claim_failed", retry_in_s=delay)
-                await first_of(stop.wait(), asyncio.sleep(delay))
-                continue
-            self._metrics.tasks_claimed(claimed)
-            for task in claimed:
-                self._start(task)
-            if len(claimed) < want:
-                await first_of(stop.wait(), self._store.signals.wait_for_work(self._poll_s))
-                await self._pacer.wait()
-
-    def _start(self, task: Task) -> None:
-        runner = asyncio.create_task(self._work(task), name=f"task-{task.id}")
-        self._inflight[task.id] = runner
-
-        def done(_: asyncio.Task[None]) -> None:
-            self._inflight.pop(task.id, None)
-            self._slot_freed.set()
-
-        runner.add_done_callback(done)
+    async def _claim(self, limit: int) -> Sequence[Task]:
+        claimed = await self._queue.claim(
+            worker=self.worker, lease_s=self._lease_s, limit=limit, types=list(self._handlers)
+        )
+        self._metrics.tasks_claimed(claimed)
+        return claimed
 
     async def _work(self, task: Task) -> None:
         spec = self._handlers[task.type]
@@ -142,7 +118,7 @@ class Dispatcher:
                 rng=self._rng,
             )
             try:
-                settled = await self._store.work.settle(self.worker, settlement)
+                settled = await self._queue.settle(self.worker, settlement)
             except Conflict:
                 log.warning("lease_lost", outcome=settlement.kind.value)
             except Exception:
@@ -166,28 +142,24 @@ class Dispatcher:
         interval = self._lease_s / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._inflight:
+            task_ids = [task.id for task in self._loop.inflight]
+            if not task_ids:
                 continue
             try:
-                await self._store.work.extend(
-                    self.worker, list(self._inflight), lease_s=self._lease_s
-                )
+                await self._queue.extend(self.worker, task_ids, lease_s=self._lease_s)
             except Exception:
-                log.exception("heartbeat_failed", tasks=len(self._inflight))
+                log.exception("heartbeat_failed", tasks=len(task_ids))
 
     async def _drain(self) -> None:
-        if not self._inflight:
+        inflight = self._loop.inflight
+        if not inflight:
             return
-        log.info("dispatcher_draining", tasks=len(self._inflight), deadline_s=self._drain_s)
-        _, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._drain_s)
-        if not pending:
+        log.info("dispatcher_draining", tasks=len(inflight), deadline_s=self._drain_s)
+        unfinished = [t.id for t in await self._loop.drain(self._drain_s, cancel=True)]
+        if not unfinished:
             return
-        unfinished = [task_id for task_id, t in self._inflight.items() if t in pending]
-        for runner in pending:
-            runner.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         try:
-            released = await self._store.work.release(
+            released = await self._queue.release(
                 self.worker, unfinished, reason="worker stopped before the task finished"
             )
             log.info("leases_released", tasks=released)

@@ -280,9 +280,12 @@ Outcome = Completed | Failed
 
 
 class SettleKind(enum.StrEnum):
+    """How a handler's attempt settles. The values appear in logs (`outcome=`)."""
+
     COMPLETE = "complete"
     FAIL = "fail"
-    RETRY = "retry"
+    TRY_LATER = "retry"
+    """The attempt failed and the task is due again at `retry_at` (not `Action.RETRY`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,10 +7,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from hookline.jitter import JITTER as JITTER
+from hookline.jitter import jittered
 from hookline.models import Completed, Failed, Outcome, SettleKind, Settlement
-
-JITTER = 0.2
-"""Each delay is moved by up to ±20%, so retries of many tasks do not arrive together."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,7 +23,7 @@ def backoff_s(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
     """Delay after failed attempt number `attempt` (1-based): exponential, capped, jittered."""
     # The exponent is bounded so that late attempts cannot overflow before the cap applies.
     base = min(policy.backoff_s * math.pow(2, min(attempt - 1, 60)), policy.backoff_max_s)
-    return base * (1 + rng.uniform(-JITTER, JITTER))
+    return jittered(base, rng)
 
 
 def decide(
@@ -43,7 +42,7 @@ def decide(
     if outcome.retryable and attempt < policy.max_attempts:
         delay = timedelta(seconds=backoff_s(attempt, policy, rng))
         return Settlement(
-            task_id=task_id, kind=SettleKind.RETRY, error=outcome.error, retry_at=now + delay
+            task_id=task_id, kind=SettleKind.TRY_LATER, error=outcome.error, retry_at=now + delay
         )
     reason = outcome.error
     if outcome.retryable:

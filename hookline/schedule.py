@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-JITTER = 0.2
+from hookline.jitter import JITTER as JITTER
+from hookline.jitter import jittered
 
 
 class AttemptError(enum.StrEnum):
@@ -44,8 +45,11 @@ class AttemptResult:
 
 
 class Next(enum.StrEnum):
+    """What follows a callback attempt. The values appear in logs (`next=`)."""
+
     SUCCEEDED = "succeeded"
-    RETRY = "retry"
+    SEND_AGAIN = "retry"
+    """The attempt failed and the delivery is due again at `Step.at`."""
     FAILED = "failed"
 
 
@@ -76,14 +80,10 @@ def next_step(
         )
     if attempt >= len(schedule_s):
         return Step(Next.FAILED, reason=f"no 2xx after {attempt} attempts")
-    delay = _jittered(schedule_s[attempt], rng)
+    delay = jittered(schedule_s[attempt], rng)
     if result.status_code in (429, 503) and result.retry_after_s is not None:
         delay = max(delay, min(result.retry_after_s, retry_after_max_s))
-    return Step(Next.RETRY, at=now + timedelta(seconds=delay))
-
-
-def _jittered(delay_s: float, rng: random.Random) -> float:
-    return delay_s * (1 + rng.uniform(-JITTER, JITTER))
+    return Step(Next.SEND_AGAIN, at=now + timedelta(seconds=delay))
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -122,7 +122,7 @@ def settlement_change(
     """
     if row is None or row["lease_owner"] != worker or row["lease_key_id"] is not None:
         raise Conflict(f"Task {settlement.task_id} is no longer held by {worker}")
-    if settlement.kind is SettleKind.RETRY:
+    if settlement.kind is SettleKind.TRY_LATER:
         return attempt_failed(
             row, actor=worker, error=settlement.error, retry_at=settlement.retry_at, now=now
         )

@@ -41,8 +41,8 @@ class AttemptOutcome:
     error: str | None
     duration_ms: float
     body: str | None
-    next: str
-    """A `schedule.Next` value: succeeded, retry or failed."""
+    next: Next
+    """What follows the attempt: succeeded, send again, or failed."""
     next_attempt_at: datetime | None
     reason: str | None = None
     detail: str | None = None
@@ -124,7 +124,7 @@ class DeliverySender:
             {
                 "w_id": o.delivery_id,
                 "w_worker": worker,
-                "v_status": _STATUS_AFTER.get(Next(o.next), DeliveryStatus.PENDING).value,
+                "v_status": _STATUS_AFTER.get(o.next, DeliveryStatus.PENDING).value,
                 "v_next_attempt_at": o.next_attempt_at,
                 "v_last_status_code": o.status_code,
             }
@@ -224,7 +224,7 @@ async def _task_consequences(
     conn: AsyncConnection, outcomes: Sequence[AttemptOutcome], now: datetime
 ) -> None:
     """callback_completed and the trail's callback_delivered / callback_failed events."""
-    final = {o.delivery_id: o for o in outcomes if Next(o.next) in _STATUS_AFTER}
+    final = {o.delivery_id: o for o in outcomes if o.next in _STATUS_AFTER}
     if not final:
         return
     d = deliveries.c

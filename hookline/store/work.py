@@ -231,7 +231,7 @@ class WorkStore:
                 if values.get("status") in (TaskStatus.COMPLETED.value, TaskStatus.ERROR.value)
             ]
             await tasks_finished(self._db, conn, finished, callbacks=True)
-            if any(s.kind is SettleKind.RETRY for _, s in items):
+            if any(s.kind is SettleKind.TRY_LATER for _, s in items):
                 await self._db.announce_work(conn)
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes

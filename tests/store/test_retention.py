@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hookline.models import ALL_SCOPES, Environment, Principal
+from hookline.schedule import Next
 from hookline.store import Store, open_store
 from hookline.store.sending import AttemptOutcome
 from tests.store.conftest import task_with_callback
@@ -22,7 +23,7 @@ async def delivered(store: Store, who: Principal, at: datetime) -> str:
             error=None,
             duration_ms=1.0,
             body="ok",
-            next="succeeded",
+            next=Next.SUCCEEDED,
             next_attempt_at=None,
         ),
     )

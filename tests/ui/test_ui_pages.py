@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 
+from hookline.schedule import Next
 from hookline.store import Store
 from hookline.store.deliveries import AttemptOutcome
 from tests.api.support import create_task, ok
@@ -32,7 +33,7 @@ async def _fail_callbacks(store: Store, account: Account, task_ids: set[str]) ->
                 error=None,
                 duration_ms=12.5,
                 body="unavailable",
-                next="failed",
+                next=Next.FAILED,
                 next_attempt_at=None,
             ),
         )

@@ -71,7 +71,7 @@ def test_attempt_failed(
             id="fail",
         ),
         pytest.param(
-            Settlement(task_id="t1", kind=SettleKind.RETRY, error="flaky", retry_at=LATER),
+            Settlement(task_id="t1", kind=SettleKind.TRY_LATER, error="flaky", retry_at=LATER),
             None,
             "attempt_failed",
             id="retry-is-a-failed-attempt",

@@ -129,7 +129,7 @@ def test_retryable_failure_below_max_attempts_retries_later(
             rng=seeded(seed),
         )
 
-        assert settlement.kind is SettleKind.RETRY
+        assert settlement.kind is SettleKind.TRY_LATER
         assert settlement.task_id == "task_1"
         assert settlement.error == "worker answered 503"
         assert settlement.response is None

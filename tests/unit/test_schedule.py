@@ -49,7 +49,7 @@ def step_after(
 
 def delay_s(step: Step) -> float:
     """Seconds from NOW to the step's next attempt."""
-    assert step.next is Next.RETRY
+    assert step.next is Next.SEND_AGAIN
     assert step.at is not None
     return (step.at - NOW).total_seconds()
 
@@ -196,7 +196,7 @@ def test_schedule_length_is_the_number_of_attempts() -> None:
 
     nexts = [step_after(result, attempt=n, schedule_s=schedule_s).next for n in (1, 2, 3)]
 
-    assert nexts == [Next.RETRY, Next.RETRY, Next.FAILED]
+    assert nexts == [Next.SEND_AGAIN, Next.SEND_AGAIN, Next.FAILED]
 
 
 @pytest.mark.parametrize("status_code", [pytest.param(429, id="429"), pytest.param(503, id="503")])
