@@ -24,6 +24,9 @@ KEEPALIVE_S = 30.0
 KEEPALIVE_TIMEOUT_S = 10.0
 
 
+FIRST_LISTEN_WAIT_S = 5.0
+
+
 @asynccontextmanager
 async def listen(
     engine: AsyncEngine, channels: Mapping[str, Callable[[], None]], *, enabled: bool = True
@@ -36,7 +39,13 @@ async def listen(
     if engine.dialect.name != "postgresql" or not enabled:
         yield
         return
-    keeper = asyncio.create_task(_keep_listening(engine, channels), name="listen")
+    listening = asyncio.Event()
+    keeper = asyncio.create_task(_keep_listening(engine, channels, listening), name="listen")
+    # Wait (briefly) for the first LISTEN, so that what is announced right after start-up
+    # is heard; past the wait the loops' first claims and polling find it anyway.
+    with suppress(TimeoutError):
+        async with asyncio.timeout(FIRST_LISTEN_WAIT_S):
+            await listening.wait()
     try:
         yield
     finally:
@@ -45,7 +54,9 @@ async def listen(
             await keeper
 
 
-async def _keep_listening(engine: AsyncEngine, channels: Mapping[str, Callable[[], None]]) -> None:
+async def _keep_listening(
+    engine: AsyncEngine, channels: Mapping[str, Callable[[], None]], listening: asyncio.Event
+) -> None:
     backoff = Backoff()
     first = True
     while True:
@@ -67,6 +78,7 @@ async def _keep_listening(engine: AsyncEngine, channels: Mapping[str, Callable[[
             await asyncio.sleep(delay)
             continue
         backoff.reset()
+        listening.set()
         if not first:
             log.info("listen_restored", channels=sorted(channels))
             for wake in channels.values():
