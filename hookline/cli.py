@@ -718,3 +718,10 @@ def config_show(config: str | None, database_url: str | None) -> None:
     """Print the effective configuration (file + HOOKLINE_* + flags), secrets masked."""
     settings = _settings(config, database_url)
     click.echo(json.dumps(masked(settings), indent=2, default=str))
+
+
+# The HTTP client commands (hookline/client/): submit, tasks, events, deliveries, stats.
+from hookline.client.commands import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    main.add_command(_command)
