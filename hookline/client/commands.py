@@ -138,10 +138,13 @@ def submit_command(
                 numbered(lines),
                 reporter_for(total),
             )
-        output = Output(as_json=as_json)
+        output, elapsed_s = Output(as_json=as_json), round(result.elapsed_s, 3)
         if as_json:
-            output.line(result.summary.as_json() | {"interrupted": result.interrupted})
+            extra = {"interrupted": result.interrupted, "elapsed_s": elapsed_s}
+            output.line(result.summary.as_json() | extra)
         else:
+            per_s = result.summary.done / elapsed_s if elapsed_s else 0.0
+            output.text(f"{result.summary.done} lines in {elapsed_s:.1f} s ({per_s:.0f}/s)")
             for text in result.summary.report():
                 output.text(text)
         left = total - result.summary.done

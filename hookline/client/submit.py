@@ -94,6 +94,7 @@ class Result:
     interrupted: bool = False
     fatal: str | None = None
     """Why the run stopped before the end of the file (a wrong key, no server)."""
+    elapsed_s: float = 0.0
 
 
 def numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -105,6 +106,7 @@ async def submit(
 ) -> Result:
     """Create a task for every line until the file ends, Ctrl-C, or a fatal error."""
     result = Result(Summary())
+    started = time.monotonic()
     stop = asyncio.Event()
     path = path_of("task", run.task_type)
 
@@ -132,6 +134,7 @@ async def submit(
     workers = [asyncio.create_task(worker()) for _ in range(run.concurrency)]
     with _on_sigint(stop, workers, result):
         await asyncio.gather(*workers, return_exceptions=True)
+    result.elapsed_s = time.monotonic() - started
     reporter.close(result.summary)
     return result
 
