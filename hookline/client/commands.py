@@ -22,6 +22,7 @@ from hookline.client.http import (
     ApiClient,
     ApiError,
     ClientError,
+    after_token,
     base_url,
     open_client,
     path_of,
@@ -37,7 +38,6 @@ from hookline.client.render import (
 )
 from hookline.client.stats import MAX_EVENT_PAGES, Stats, failed_callbacks_query, task_queries
 from hookline.client.submit import Run, numbered, reporter_for, submit
-from hookline.ingress.query import after_token
 from hookline.models import TaskStatus
 
 Work = Callable[[ApiClient], Awaitable[int]]
@@ -444,7 +444,9 @@ def deliveries_resend(url: str, key: str | None, as_json: bool, task_ids: tuple[
                 continue
             if not found["deliveries"]:
                 failed += 1
-                click.echo(f"{task_id}: no callback to send (no callback_url, or not finished)", err=True)
+                click.echo(
+                    f"{task_id}: no callback to send (no callback_url, or not finished)", err=True
+                )
             shown += [d | {"task_id": task_id} for d in found["deliveries"][-1:]]
         Output(as_json=as_json).table(shown, DELIVERY_COLUMNS)
         return 1 if failed else 0

@@ -18,10 +18,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hookline.client.http import ApiClient, ApiError, ClientError, path_of
-from hookline.client.lines import Kind, Line, Outcome, Summary, outcome_of, parse_line
+from hookline.client.lines import Line, Outcome, Summary, outcome_of, parse_line
 
 
 class Reporter(Protocol):
@@ -54,14 +55,14 @@ class PlainReporter:
 class RichReporter:
     """A rich progress bar on a terminal."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, out: IO[str]) -> None:
         self._progress = Progress(
             TextColumn("submitting"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"),
             TimeRemainingColumn(),
-            transient=False,
+            console=Console(file=out),
         )
         self._task = self._progress.add_task("submit", total=total, counts="")
         self._progress.start()
@@ -76,7 +77,7 @@ class RichReporter:
 
 def reporter_for(total: int, *, out: IO[str] = sys.stderr) -> Reporter:
     """A progress bar on a terminal, plain lines otherwise."""
-    return RichReporter(total) if out.isatty() else PlainReporter(out, total)
+    return RichReporter(total, out) if out.isatty() else PlainReporter(out, total)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

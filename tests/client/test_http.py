@@ -15,6 +15,7 @@ from hookline.client.http import (
     ApiError,
     ClientError,
     Unreachable,
+    after_token,
     base_url,
     basic_auth,
     describe_refusal,
@@ -60,7 +61,9 @@ def test_base_url_refuses_what_is_not_an_http_url(raw: str) -> None:
         pytest.param(0, 429, "-3", 0.0, id="negative"),
     ],
 )
-def test_retry_delay(attempt: int, status: int | None, retry_after: str | None, delay_s: float) -> None:
+def test_retry_delay(
+    attempt: int, status: int | None, retry_after: str | None, delay_s: float
+) -> None:
     """Back off 0.2 s doubling to 5 s; a 429's Retry-After wins, at most 30 s."""
     assert retry_delay_s(attempt, status=status, retry_after=retry_after) == pytest.approx(delay_s)
 
@@ -111,7 +114,9 @@ async def fake() -> AsyncIterator[tuple[FakeServer, str]]:
     await runner.cleanup()
 
 
-async def _client(base: str, sleeps: list[float], **kwargs: Any) -> tuple[aiohttp.ClientSession, ApiClient]:
+async def _client(
+    base: str, sleeps: list[float], **kwargs: Any
+) -> tuple[aiohttp.ClientSession, ApiClient]:
     async def sleep(delay_s: float) -> None:
         sleeps.append(delay_s)
 
@@ -152,13 +157,19 @@ async def test_retries_are_bounded(fake: tuple[FakeServer, str]) -> None:
     assert len(server.seen) == 3
 
 
-async def test_a_refusal_is_an_api_error_with_the_servers_message(fake: tuple[FakeServer, str]) -> None:
+async def test_a_refusal_is_an_api_error_with_the_servers_message(
+    fake: tuple[FakeServer, str],
+) -> None:
     """A 401 is not retried and says to check the key."""
     server, base = fake
-    server.answers.append(web.json_response({"status_code": 401, "error": "Invalid or revoked API key"}, status=401))
+    server.answers.append(
+        web.json_response({"status_code": 401, "error": "Invalid or revoked API key"}, status=401)
+    )
     session, client = await _client(base, [])
     async with session:
-        with pytest.raises(ApiError, match=r"^401: Invalid or revoked API key; check --key/HOOKLINE_KEY$"):
+        with pytest.raises(
+            ApiError, match=r"^401: Invalid or revoked API key; check --key/HOOKLINE_KEY$"
+        ):
             await client.get("/v1/tasks")
     assert len(server.seen) == 1
 
@@ -187,3 +198,11 @@ async def test_no_server_is_unreachable_after_retries() -> None:
         f"cannot reach http://127.0.0.1:{port}: connection refused; is hookline running?"
     )
     assert sleeps == [0.2, 0.4]
+
+
+@pytest.mark.parametrize("last_id", [0, 1, 99, 2**63 - 1])
+def test_after_token_is_the_servers(last_id: int) -> None:
+    """The client's feed cursor is the token the server itself would issue."""
+    from hookline.ingress.query import after_token as servers
+
+    assert after_token(last_id) == servers(last_id)

@@ -22,9 +22,7 @@ from hookline.client.lines import (
 def test_derived_unique_id_is_the_sha256_of_type_and_canonical_json() -> None:
     """The derived id is `line-` + SHA-256 of the type, a newline and the sorted-key JSON."""
     body = {"params": {"n": 1}, "instruction": "é"}
-    expected = hashlib.sha256(
-        b'echo\n{"instruction":"\xc3\xa9","params":{"n":1}}'
-    ).hexdigest()
+    expected = hashlib.sha256(b'echo\n{"instruction":"\xc3\xa9","params":{"n":1}}').hexdigest()
     assert derived_unique_id("echo", body) == "line-" + expected
 
 
@@ -65,7 +63,7 @@ def test_a_line_that_is_not_an_object_is_invalid_with_its_number(raw: bytes, mes
     parsed = parse_line(7, raw, task_type="echo")
     assert isinstance(parsed, Outcome)
     assert (parsed.number, parsed.kind) == (7, Kind.INVALID)
-    assert parsed.message is not None and parsed.message.startswith(message)
+    assert str(parsed.message).startswith(message)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\n", b"   \r\n"])
@@ -95,7 +93,9 @@ def test_a_default_callback_url_does_not_change_the_derived_id() -> None:
     own = parse_line(
         1, b'{"callback_url": "http://own/cb"}', task_type="echo", callback_url="http://h/cb"
     )
-    assert isinstance(plain, Line) and isinstance(filled, Line) and isinstance(own, Line)
+    assert isinstance(plain, Line)
+    assert isinstance(filled, Line)
+    assert isinstance(own, Line)
     assert filled.body["callback_url"] == "http://h/cb"
     assert filled.body["unique_id"] == plain.body["unique_id"]
     assert own.body["callback_url"] == "http://own/cb"
