@@ -118,7 +118,7 @@ class ApiClient:
         session: aiohttp.ClientSession,
         base: str,
         *,
-        retries: int = 4,
+        retries: int = 3,
         timeout_s: float = 30.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:

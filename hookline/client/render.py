@@ -76,7 +76,9 @@ class Output:
             for doc in docs:
                 self.line(doc)
             return
-        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        if title:  # a line of its own: a table's title would wrap to the table's width
+            self.text(title)
+        table = Table(show_edge=False, pad_edge=False)
         for column in columns:
             table.add_column(column.header, overflow="fold")
         for doc in docs:
