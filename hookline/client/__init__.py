@@ -8,5 +8,8 @@ with the key `--key`, as any other client would.
     submit    sending a file of tasks concurrently, progress, Ctrl-C
     render    tables on a terminal, JSON lines with --json
     stats     pure: what `hookline stats` asks and how it adds up
-    commands  the click commands
+    runner    what every command shares: --url/--key/--json, the loop, one-line errors
+    tasks     `hookline tasks ls|show|cancel|redo|retry`
+    feeds     `hookline events tail`, `hookline deliveries ls|resend|replay`
+    commands  `hookline submit`, `hookline stats`, and COMMANDS for hookline.cli
 """
