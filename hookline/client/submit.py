@@ -133,10 +133,17 @@ async def submit(
             reporter.advance(result.summary)
 
     workers = [asyncio.create_task(worker()) for _ in range(run.concurrency)]
-    with _on_sigint(stop, workers, result):
-        await asyncio.gather(*workers, return_exceptions=True)
-    result.elapsed_s = time.monotonic() - started
-    reporter.close(result.summary)
+    try:
+        with _on_sigint(stop, workers, result):
+            # Exceptions are collected, not raised, so that a second Ctrl-C's
+            # cancellations do not abandon the other workers half-way.
+            ended = await asyncio.gather(*workers, return_exceptions=True)
+    finally:
+        result.elapsed_s = time.monotonic() - started
+        reporter.close(result.summary)
+    for outcome in ended:
+        if isinstance(outcome, Exception):  # a bug, not a line's fate: show it
+            raise outcome
     return result
 
 

@@ -10,7 +10,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from tests.e2e.conftest import HOOKLINE, Server, start_server
 
@@ -144,3 +145,41 @@ def receiver() -> Iterator[Receiver]:
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
+
+
+class FakeServer:
+    """Answers each request with the next of `answers` and records what it was sent."""
+
+    def __init__(self, answers: list[web.Response]) -> None:
+        self.answers = answers
+        self.seen: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": list(request.query.items()),
+                "auth": request.headers.get("Authorization"),
+                "body": await request.read(),
+            }
+        )
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeServer, str]]:
+    server = FakeServer([])
+    app = web.Application()
+
+    async def route(request: web.Request) -> web.Response:
+        return await server.handle(request)  # looked up per request: a test may replace it
+
+    app.router.add_route("*", "/{tail:.*}", route)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield server, f"http://127.0.0.1:{port}"
+    await runner.cleanup()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,6 +21,7 @@ from hookline.client.http import (
     path_of,
     retry_delay_s,
 )
+from tests.client.conftest import FakeServer
 
 
 @pytest.mark.parametrize(
@@ -78,40 +78,6 @@ def test_refusals_name_the_fix() -> None:
 def test_path_segments_are_encoded() -> None:
     """Types and ids from users cannot escape their path segment."""
     assert path_of("task", "a/b?c", "events") == "/v1/task/a%2Fb%3Fc/events"
-
-
-class FakeServer:
-    """Answers each request with the next of `answers` and records what it was sent."""
-
-    def __init__(self, answers: list[web.Response]) -> None:
-        self.answers = answers
-        self.seen: list[dict[str, Any]] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.seen.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": list(request.query.items()),
-                "auth": request.headers.get("Authorization"),
-                "body": await request.read(),
-            }
-        )
-        return self.answers.pop(0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[tuple[FakeServer, str]]:
-    server = FakeServer([])
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield server, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
 
 
 async def _client(
