@@ -15,6 +15,7 @@ import structlog
 
 import hookline
 from hookline import runtime
+from hookline.client.commands import COMMANDS as CLIENT_COMMANDS
 from hookline.commands.account import account
 from hookline.commands.common import common, run, settings_from
 from hookline.commands.config_cmd import config_group
@@ -134,5 +135,5 @@ def worker(
     run(runtime.worker(settings, health=health_port is not None))
 
 
-for _command in (migrate, keys, account, receive, config_group):
+for _command in (migrate, keys, account, receive, config_group, *CLIENT_COMMANDS):
     main.add_command(_command)

@@ -11,7 +11,7 @@ from hookline.startup import check_database_file
 from hookline.store import SchemaState, open_store
 
 
-@click.command()
+@click.command(short_help="Create or upgrade the database schema.")
 @common
 def migrate(config: str | None, database_url: str | None) -> None:
     """Create or upgrade the database schema to this release's version."""
