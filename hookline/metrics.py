@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -98,60 +99,19 @@ class Metrics:
         self._types: set[str] = set()
         for name in known_types:
             self.type_label(name)
-        r = self.registry
-        self._created = Counter(
-            "hookline_tasks_created",
-            "Tasks created (duplicates of a unique_id not counted)",
-            ["type", "environment"],
-            registry=r,
-        )
-        self._finished = Counter(
-            "hookline_tasks_finished",
-            "Tasks that reached completed, error or canceled",
-            ["type", "status"],
-            registry=r,
-        )
-        self._wait = Histogram(
-            "hookline_task_wait_seconds",
-            "From a task's creation to its first claim",
-            buckets=_WAIT_BUCKETS,
-            registry=r,
-        )
-        self._run = Histogram(
-            "hookline_task_run_seconds",
-            "From a claim by this process's dispatcher to the settled outcome",
-            buckets=_WAIT_BUCKETS,
-            registry=r,
-        )
-        self._attempts = Counter(
-            "hookline_callback_attempts",
-            "Callback POSTs, by outcome (succeeded, http_4xx, http_5xx, timeout, blocked, ...)",
-            ["outcome"],
-            registry=r,
-        )
-        self._latency = Histogram(
-            "hookline_callback_latency_seconds",
-            "From a task's finishing (its delivery's creation) to the callback's delivery",
-            buckets=_WAIT_BUCKETS,
-            registry=r,
-        )
-        self._requests = Counter(
-            "hookline_http_requests",
-            "HTTP requests answered, by route template and status",
-            ["route", "status"],
-            registry=r,
-        )
-        self._request_seconds = Histogram(
-            "hookline_http_request_seconds",
-            "Time to answer an HTTP request, by route template",
-            ["route"],
-            buckets=_HTTP_BUCKETS,
-            registry=r,
-        )
+        f = _families(self.registry)
+        self._created = f.created
+        self._finished = f.finished
+        self._wait = f.wait
+        self._run = f.run
+        self._attempts = f.attempts
+        self._latency = f.latency
+        self._requests = f.requests
+        self._request_seconds = f.request_seconds
         self._queue = _QueueDepth()
         self._queue_read = queue_depth
         if queue_depth is not None:
-            r.register(self._queue)
+            self.registry.register(self._queue)
         self._queue_ttl_s = queue_depth_ttl_s
         self._queue_read_at: float | None = None
         self._queue_lock = asyncio.Lock()
@@ -224,3 +184,70 @@ class Metrics:
     def _fresh(self) -> bool:
         read_at = self._queue_read_at
         return read_at is not None and self._clock() - read_at < self._queue_ttl_s
+
+
+@dataclass(frozen=True, slots=True)
+class _Families:
+    created: Counter
+    finished: Counter
+    wait: Histogram
+    run: Histogram
+    attempts: Counter
+    latency: Histogram
+    requests: Counter
+    request_seconds: Histogram
+
+
+def _families(registry: CollectorRegistry) -> _Families:
+    """Every counter and histogram of `Metrics`, registered in `registry`."""
+    return _Families(
+        created=Counter(
+            "hookline_tasks_created",
+            "Tasks created (duplicates of a unique_id not counted)",
+            ["type", "environment"],
+            registry=registry,
+        ),
+        finished=Counter(
+            "hookline_tasks_finished",
+            "Tasks that reached completed, error or canceled",
+            ["type", "status"],
+            registry=registry,
+        ),
+        wait=Histogram(
+            "hookline_task_wait_seconds",
+            "From a task's creation to its first claim",
+            buckets=_WAIT_BUCKETS,
+            registry=registry,
+        ),
+        run=Histogram(
+            "hookline_task_run_seconds",
+            "From a claim by this process's dispatcher to the settled outcome",
+            buckets=_WAIT_BUCKETS,
+            registry=registry,
+        ),
+        attempts=Counter(
+            "hookline_callback_attempts",
+            "Callback POSTs, by outcome (succeeded, http_4xx, http_5xx, timeout, blocked, ...)",
+            ["outcome"],
+            registry=registry,
+        ),
+        latency=Histogram(
+            "hookline_callback_latency_seconds",
+            "From a task's finishing (its delivery's creation) to the callback's delivery",
+            buckets=_WAIT_BUCKETS,
+            registry=registry,
+        ),
+        requests=Counter(
+            "hookline_http_requests",
+            "HTTP requests answered, by route template and status",
+            ["route", "status"],
+            registry=registry,
+        ),
+        request_seconds=Histogram(
+            "hookline_http_request_seconds",
+            "Time to answer an HTTP request, by route template",
+            ["route"],
+            buckets=_HTTP_BUCKETS,
+            registry=registry,
+        ),
+    )

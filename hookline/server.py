@@ -78,6 +78,82 @@ def _timeout_answer(what: str, setting: str, timeout_s: float) -> bytes:
     )
 
 
+class _Deadlines:
+    """The deadline behaviour `with_deadlines` mixes into a uvicorn protocol class."""
+
+    header_timeout_s: float
+    body_timeout_s: float
+    header_answer: bytes
+    body_answer: bytes
+    # The protocol's own attributes, as uvicorn's protocols define them.
+    transport: Any
+    cycle: Any
+    loop: asyncio.AbstractEventLoop
+    _deadline: asyncio.TimerHandle | None = None
+    _deadline_for: str | None = None  # "headers" or "body"
+    _received: Any = None  # the newest request fully received
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm("headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        self._follow(more_bytes=True)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._follow(more_bytes=False)  # pipelined requests may start here
+
+    def _follow(self, *, more_bytes: bool) -> None:
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            self._disarm()  # closed, or upgraded to another protocol
+            return
+        cycle = self.cycle
+        if cycle is None:
+            self._arm("headers")  # the first request is still incomplete
+        elif cycle.more_body:
+            self._arm("body")
+        elif cycle is not self._received:
+            self._received = cycle
+            self._disarm()
+        elif more_bytes:
+            self._arm("headers")  # bytes of the next request
+
+    def _arm(self, phase: str) -> None:
+        if self._deadline_for == phase:
+            return  # the deadline runs from the phase's start, not from each byte
+        self._disarm()
+        delay = self.header_timeout_s if phase == "headers" else self.body_timeout_s
+        self._deadline = self.loop.call_later(delay, self._expired)
+        self._deadline_for = phase
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self._deadline_for = None
+
+    def _expired(self) -> None:
+        phase, self._deadline, self._deadline_for = self._deadline_for, None, None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if phase == "headers":
+            if cycle is not None and not cycle.response_complete:
+                # Bytes of a pipelined request arrived while this one is still
+                # being answered: give the next one another header_timeout_s.
+                self._arm("headers")
+                return
+            self.transport.write(self.header_answer)
+        elif cycle is not None and not cycle.response_started:
+            self.transport.write(self.body_answer)
+        self.transport.close()
+
+
 def with_deadlines(
     base: type[asyncio.Protocol], *, header_timeout_s: float, body_timeout_s: float
 ) -> type[asyncio.Protocol]:
@@ -91,73 +167,11 @@ def with_deadlines(
     all this relies on. On expiry the connection is closed, after a 408 in Scale's
     error shape unless an answer has already begun.
     """
-    header_answer = _timeout_answer("line and headers", "header_timeout_s", header_timeout_s)
-    body_answer = _timeout_answer("body", "body_timeout_s", body_timeout_s)
-
-    class DeadlineProtocol(base):  # type: ignore[valid-type,misc]
-        _deadline: asyncio.TimerHandle | None = None
-        _deadline_for: str | None = None  # "headers" or "body"
-        _received: Any = None  # the newest request fully received
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)
-            self._arm("headers")
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            self._follow(more_bytes=True)
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._follow(more_bytes=False)  # pipelined requests may start here
-
-        def _follow(self, *, more_bytes: bool) -> None:
-            if self.transport.is_closing() or self.transport.get_protocol() is not self:
-                self._disarm()  # closed, or upgraded to another protocol
-                return
-            cycle = self.cycle
-            if cycle is None:
-                self._arm("headers")  # the first request is still incomplete
-            elif cycle.more_body:
-                self._arm("body")
-            elif cycle is not self._received:
-                self._received = cycle
-                self._disarm()
-            elif more_bytes:
-                self._arm("headers")  # bytes of the next request
-
-        def _arm(self, phase: str) -> None:
-            if self._deadline_for == phase:
-                return  # the deadline runs from the phase's start, not from each byte
-            self._disarm()
-            delay = header_timeout_s if phase == "headers" else body_timeout_s
-            self._deadline = self.loop.call_later(delay, self._expired)
-            self._deadline_for = phase
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            self._deadline = self._deadline_for = None
-
-        def _expired(self) -> None:
-            phase, self._deadline, self._deadline_for = self._deadline_for, None, None
-            if self.transport.is_closing():
-                return
-            cycle = self.cycle
-            if phase == "headers":
-                if cycle is not None and not cycle.response_complete:
-                    # Bytes of a pipelined request arrived while this one is still
-                    # being answered: give the next one another header_timeout_s.
-                    self._arm("headers")
-                    return
-                self.transport.write(header_answer)
-            elif cycle is not None and not cycle.response_started:
-                self.transport.write(body_answer)
-            self.transport.close()
-
-    DeadlineProtocol.__name__ = DeadlineProtocol.__qualname__ = f"Deadline{base.__name__}"
-    return DeadlineProtocol
+    attributes = {
+        "header_timeout_s": header_timeout_s,
+        "body_timeout_s": body_timeout_s,
+        "header_answer": _timeout_answer("line and headers", "header_timeout_s", header_timeout_s),
+        "body_answer": _timeout_answer("body", "body_timeout_s", body_timeout_s),
+    }
+    name = f"Deadline{base.__name__}"
+    return type(name, (_Deadlines, base), attributes | {"__qualname__": name})
