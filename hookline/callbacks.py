@@ -35,7 +35,7 @@ from hookline.models import DueDelivery
 from hookline.ports import SenderStore
 from hookline.schedule import AttemptError, AttemptResult, Next, next_step, parse_retry_after
 from hookline.signing import webhook_headers
-from hookline.store.deliveries import MAX_BODY_CHARS, AttemptOutcome
+from hookline.store.deliveries import MAX_BODY_CHARS, AttemptRecord
 
 log = structlog.get_logger("hookline.callbacks")
 
@@ -190,7 +190,7 @@ class CallbackSender:
                 now=self._clock(),
                 rng=self._rng,
             )
-            outcome = AttemptOutcome(
+            attempt_record = AttemptRecord(
                 delivery_id=delivery.id,
                 at=started,
                 status_code=result.status_code,
@@ -203,13 +203,13 @@ class CallbackSender:
                 reason=step.reason,
             )
             try:
-                await self._outbox.record(self.worker, outcome)
+                await self._outbox.record(self.worker, attempt_record)
             except Exception:
                 # The lease expires and the delivery is attempted again.
                 log.exception("callback_record_failed")
                 return
             self._metrics.callback_attempt(
-                outcome=attempt_outcome(result.status_code, outcome.error),
+                outcome=attempt_outcome(result.status_code, attempt_record.error),
                 delivery_id=delivery.id,
                 delivered_at=self._clock() if step.next is Next.SUCCEEDED else None,
             )
@@ -220,7 +220,7 @@ class CallbackSender:
                 "callback_attempt",
                 host=delivery.host,
                 status_code=result.status_code,
-                error=outcome.error,
+                error=attempt_record.error,
                 detail=result.detail,
                 duration_ms=duration_ms,
                 next=step.next.value,

@@ -15,7 +15,6 @@ import structlog
 
 import hookline
 from hookline import runtime
-from hookline.client.commands import COMMANDS as CLIENT_COMMANDS
 from hookline.commands.account import account
 from hookline.commands.common import common, run, settings_from
 from hookline.commands.config_cmd import config_group
@@ -29,7 +28,27 @@ log = structlog.get_logger("hookline")
 DEV_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+CLIENT_COMMANDS = ("submit", "tasks", "events", "deliveries", "stats")
+"""The HTTP client's commands (hookline/client/), imported only when one is run or listed,
+so that a server process does not carry the client's modules (rich, its renderers)."""
+
+
+class _Root(click.Group):
+    """The root group, with the client's commands loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *CLIENT_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in CLIENT_COMMANDS and cmd_name not in self.commands:
+            from hookline.client.commands import COMMANDS
+
+            for command in COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(hookline.__version__, prog_name="hookline")
 def main() -> None:
     """hookline: a task pipeline with guaranteed callbacks and a Scale-compatible API.
@@ -135,5 +154,5 @@ def worker(
     run(runtime.worker(settings, health=health_port is not None))
 
 
-for _command in (migrate, keys, account, receive, config_group, *CLIENT_COMMANDS):
+for _command in (migrate, keys, account, receive, config_group):
     main.add_command(_command)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from hookline.models import DueDelivery, Settlement, Task
 
 if TYPE_CHECKING:
-    from hookline.store.deliveries import AttemptOutcome
+    from hookline.store.deliveries import AttemptRecord
 
 
 class Clocked(Protocol):
@@ -66,7 +66,7 @@ class DeliveryOutbox(Protocol):
         self, *, worker: str, limit: int, lease_s: float, skip_hosts: Sequence[str] = ()
     ) -> Sequence[DueDelivery]: ...
 
-    async def record(self, worker: str, outcome: AttemptOutcome) -> None: ...
+    async def record(self, worker: str, outcome: AttemptRecord) -> None: ...
 
 
 class CallbackSignals(Protocol):

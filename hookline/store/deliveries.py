@@ -17,11 +17,11 @@ from hookline.models import Delivery, DeliveryAttempt, DeliveryStatus, Principal
 from hookline.store.base import Database
 from hookline.store.events import event_row, record
 from hookline.store.rows import all_rows, first_row, found, from_row, scoped
-from hookline.store.sending import LEASE_SWEEP_S, MAX_BODY_CHARS, AttemptOutcome, DeliverySender
+from hookline.store.sending import LEASE_SWEEP_S, MAX_BODY_CHARS, AttemptRecord, DeliverySender
 from hookline.store.tables import deliveries, delivery_attempts, tasks
 from hookline.store.transitions import tasks_finished
 
-__all__ = ["LEASE_SWEEP_S", "MAX_BODY_CHARS", "AttemptOutcome", "DeliveryStore", "prune_attempts"]
+__all__ = ["LEASE_SWEEP_S", "MAX_BODY_CHARS", "AttemptRecord", "DeliveryStore", "prune_attempts"]
 
 
 def _delivery(row: sa.RowMapping, attempts: Sequence[DeliveryAttempt] = ()) -> Delivery:

@@ -32,8 +32,9 @@ _STATUS_AFTER = {Next.SUCCEEDED: DeliveryStatus.SUCCEEDED, Next.FAILED: Delivery
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AttemptOutcome:
-    """One attempt's result and what follows it, for `DeliveryStore.record`."""
+class AttemptRecord:
+    """One callback attempt as it is recorded: what the POST got (a `schedule.AttemptResult`)
+    and what follows it; `DeliveryStore.record` writes it."""
 
     delivery_id: str
     at: datetime
@@ -49,12 +50,12 @@ class AttemptOutcome:
     """For an attempt without an answer: what went wrong (kept in the attempt's body column)."""
 
 
-def _attempt_text(outcome: AttemptOutcome) -> str | None:
+def _attempt_text(attempt: AttemptRecord) -> str | None:
     """What the attempt's body column keeps: the answer's body, or, with no answer, the detail.
 
     No attempt has both, so one column holds either (read back by `status_code`).
     """
-    text = outcome.body if outcome.status_code is not None else outcome.detail
+    text = attempt.body if attempt.status_code is not None else attempt.detail
     return text[:MAX_BODY_CHARS] if text else text
 
 
@@ -65,7 +66,7 @@ class DeliverySender:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._records: GroupCommit[tuple[str, AttemptOutcome], None] = GroupCommit(
+        self._records: GroupCommit[tuple[str, AttemptRecord], None] = GroupCommit(
             self._record_batch
         )
         self._next_sweep: datetime | None = None
@@ -102,12 +103,12 @@ class DeliverySender:
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
         return sorted(due, key=lambda due_: order[due_.id])
 
-    async def record(self, worker: str, outcome: AttemptOutcome) -> None:
+    async def record(self, worker: str, attempt: AttemptRecord) -> None:
         """Store an attempt and its consequence; concurrent records share a transaction."""
-        await self._records.submit((worker, outcome))
+        await self._records.submit((worker, attempt))
 
     async def _record_batch(
-        self, items: Sequence[tuple[str, AttemptOutcome]]
+        self, items: Sequence[tuple[str, AttemptRecord]]
     ) -> list[BaseException | None]:
         attempts_rows = [
             {
@@ -221,10 +222,10 @@ async def _signed(
 
 
 async def _task_consequences(
-    conn: AsyncConnection, outcomes: Sequence[AttemptOutcome], now: datetime
+    conn: AsyncConnection, attempts: Sequence[AttemptRecord], now: datetime
 ) -> None:
     """callback_completed and the trail's callback_delivered / callback_failed events."""
-    final = {o.delivery_id: o for o in outcomes if o.next in _STATUS_AFTER}
+    final = {o.delivery_id: o for o in attempts if o.next in _STATUS_AFTER}
     if not final:
         return
     d = deliveries.c
@@ -239,8 +240,8 @@ async def _task_consequences(
         )
     events = []
     for r in rows:
-        outcome = final[r["id"]]
-        ok = outcome.next == Next.SUCCEEDED
+        attempt = final[r["id"]]
+        ok = attempt.next == Next.SUCCEEDED
         events.append(
             event_row(
                 {
@@ -251,12 +252,12 @@ async def _task_consequences(
                 at=now,
                 actor=SYSTEM,
                 action="callback_delivered" if ok else "callback_failed",
-                reason=None if ok else outcome.reason,
+                reason=None if ok else attempt.reason,
                 details={
                     "delivery_id": r["id"],
                     "attempt": r["attempts"],
-                    "status_code": outcome.status_code,
-                    "error": outcome.error,
+                    "status_code": attempt.status_code,
+                    "error": attempt.error,
                 },
             )
         )

@@ -15,7 +15,7 @@ from hookline.callbacks import CallbackSender, callback_session
 from hookline.config import CallbacksSettings
 from hookline.models import DueDelivery
 from hookline.schedule import Next
-from hookline.store.deliveries import AttemptOutcome
+from hookline.store.deliveries import AttemptRecord
 from tests.fakes import FixedClock, Wakeup, idle, until
 
 SETTINGS = CallbacksSettings(
@@ -32,7 +32,7 @@ class Outbox:
 
     due: list[DueDelivery] = field(default_factory=list)
     skipped: list[list[str]] = field(default_factory=list)
-    recorded: list[AttemptOutcome] = field(default_factory=list)
+    recorded: list[AttemptRecord] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def claim(
@@ -45,7 +45,7 @@ class Outbox:
                 return [delivery]
         return []
 
-    async def record(self, worker: str, outcome: AttemptOutcome) -> None:
+    async def record(self, worker: str, outcome: AttemptRecord) -> None:
         self.recorded.append(outcome)
         self.changed.set()
 

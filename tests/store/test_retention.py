@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hookline.models import ALL_SCOPES, Environment, Principal
 from hookline.schedule import Next
 from hookline.store import Store, open_store
-from hookline.store.sending import AttemptOutcome
+from hookline.store.sending import AttemptRecord
 from tests.store.conftest import task_with_callback
 
 
@@ -16,7 +16,7 @@ async def delivered(store: Store, who: Principal, at: datetime) -> str:
     await store.deliveries.claim(worker="t", limit=1000, lease_s=30)
     await store.deliveries.record(
         "t",
-        AttemptOutcome(
+        AttemptRecord(
             delivery_id=delivery.id,
             at=at,
             status_code=200,

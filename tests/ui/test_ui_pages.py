@@ -9,7 +9,7 @@ import httpx
 
 from hookline.schedule import Next
 from hookline.store import Store
-from hookline.store.deliveries import AttemptOutcome
+from hookline.store.deliveries import AttemptRecord
 from tests.api.support import create_task, ok
 from tests.conftest import Account, ClientFactory
 from tests.ui.support import csrf_of, signed_in_client
@@ -26,7 +26,7 @@ async def _fail_callbacks(store: Store, account: Account, task_ids: set[str]) ->
     for delivery_id in mine:
         await store.deliveries.record(
             "ui-test",
-            AttemptOutcome(
+            AttemptRecord(
                 delivery_id=delivery_id,
                 at=store.db.clock(),
                 status_code=503,
