@@ -115,7 +115,9 @@ async def main(n: int, burst: bool, url: str | None) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session, callback_session(settings.callbacks) as cb_http:
         handlers = build_handlers(settings.handlers, session)
         sender = CallbackSender(store, cb_http, settings.callbacks, worker="cost-sender")
+        store.signals.handoff = sender  # as runtime.py wires it
         dispatcher = Dispatcher(store, handlers, worker="cost-dispatcher")
+        store.signals.inline = dispatcher.inline()
         loops = [asyncio.create_task(sender.run(stop)), asyncio.create_task(dispatcher.run(stop))]
         app = create_app(store=store, settings=settings)
         transport = httpx.ASGITransport(app=app)

@@ -134,6 +134,12 @@ class CallbackSender:
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._skipped: list[str] = []
+        self._reserved: Counter[str] = Counter()
+        """Slots `take` promised to deliveries whose transaction has not ended yet, by host."""
+        self._taking = False
+        self._wakes: dict[int, asyncio.TimerHandle] = {}
+        """Wake-ups at the times of this sender's retries, by 10 ms tick."""
+        self.lease_s = settings.lease_s
         self._loop = ClaimLoop(
             LoopSettings(
                 concurrency=settings.concurrency,
@@ -157,15 +163,70 @@ class CallbackSender:
             attempts=len(self._settings.schedule_s),
             allow_networks=list(self._settings.allow_networks),
         )
+        self._taking = True
         try:
             await self._loop.run(stop)
         finally:
+            self._taking = False
+            for handle in self._wakes.values():
+                handle.cancel()
+            self._wakes.clear()
             await self._loop.drain(self._settings.timeout_s + 5, cancel=False)
             log.info("callback_sender_stopped", worker=self.worker)
 
+    def take(self, hosts: Sequence[str]) -> list[bool]:
+        """The handoff (`signals.Handoff`): take new deliveries while slots are free, within
+        the per-host cap; each taken one holds a slot until `give` or `cancel`."""
+        free = self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
+        per_host = self._per_host()
+        cap = self._settings.per_host_concurrency
+        taken = []
+        for host in hosts:
+            ok = self._taking and free > 0 and per_host[host] < cap
+            if ok:
+                free -= 1
+                per_host[host] += 1
+                self._reserved[host] += 1
+            taken.append(ok)
+        return taken
+
+    def give(self, due: Sequence[DueDelivery]) -> None:
+        """Start deliveries `take` took, their transaction committed. After stop they are
+        left to their lease: it expires and they are due again."""
+        self.cancel([delivery.host for delivery in due])
+        if self._taking:
+            for delivery in due:
+                self._loop.start(delivery)
+
+    def cancel(self, hosts: Sequence[str]) -> None:
+        self._reserved.subtract(hosts)
+        self._reserved = +self._reserved
+
+    def _wake_at(self, at: datetime) -> None:
+        """Claim when a retry comes due: nothing else announces it. (Other senders, and this
+        one after a restart, find it when they poll.)"""
+        delay = max((at - self._clock()).total_seconds(), 0.0)
+        tick = int((time.monotonic() + delay) * 100)
+        if tick in self._wakes:
+            return
+
+        def wake() -> None:
+            del self._wakes[tick]
+            self._loop.wake()
+
+        self._wakes[tick] = asyncio.get_running_loop().call_later(delay + 0.005, wake)
+
+    def _per_host(self) -> Counter[str]:
+        return Counter(delivery.host for delivery in self._loop.inflight) + self._reserved
+
     async def _claim(self, limit: int) -> Sequence[DueDelivery]:
         """Claim due deliveries, leaving out hosts at their concurrency cap."""
-        per_host = Counter(delivery.host for delivery in self._loop.inflight)
+        limit = min(
+            limit, self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
+        )
+        if limit <= 0:
+            return []
+        per_host = self._per_host()
         cap = self._settings.per_host_concurrency
         self._skipped = [host for host, n in per_host.items() if n >= cap]
         return await self._outbox.claim(
@@ -208,6 +269,8 @@ class CallbackSender:
                 # The lease expires and the delivery is attempted again.
                 log.exception("callback_record_failed")
                 return
+            if step.next is Next.SEND_AGAIN and step.at is not None:
+                self._wake_at(step.at)
             self._metrics.callback_attempt(
                 outcome=attempt_outcome(result.status_code, attempt_record.error),
                 delivery_id=delivery.id,

@@ -70,6 +70,7 @@ class ClaimLoop(Generic[T]):
         self._backoff = backoff or Backoff()
         self._inflight: dict[asyncio.Task[None], T] = {}
         self._slot_freed = asyncio.Event()
+        self._woken = asyncio.Event()
 
     @property
     def inflight(self) -> list[T]:
@@ -108,9 +109,11 @@ class ClaimLoop(Generic[T]):
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """After a short claim: wait to be woken, then for the pacer."""
+        self._woken.clear()
         waits: list[Awaitable[object]] = [
             stop.wait(),
             self._wait_for_more(self._settings.poll_s),
+            self._woken.wait(),
         ]
         if self._held_back():
             # The claim left work out because of what runs now; a slot freed lets it in.
@@ -120,6 +123,14 @@ class ClaimLoop(Generic[T]):
         delay = self._pacer.wait_s()
         if delay > 0:
             await self._sleep(delay)
+
+    def wake(self) -> None:
+        """Claim now if idle (the caller knows work is due, e.g. a retry's time came)."""
+        self._woken.set()
+
+    def start(self, item: T) -> None:
+        """Work an item claimed elsewhere (it takes a slot like a claimed one)."""
+        self._start(item)
 
     def _start(self, item: T) -> None:
         runner = asyncio.create_task(self._work(item))

@@ -26,6 +26,7 @@ from hookline.metrics import Metrics
 from hookline.models import Failed, Outcome, Task
 from hookline.ports import DispatchStore
 from hookline.retry import decide
+from hookline.store.signals import Inline
 
 log = structlog.get_logger("hookline.dispatch")
 
@@ -96,6 +97,14 @@ class Dispatcher:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             log.info("dispatcher_stopped", worker=self.worker)
+
+    def inline(self) -> dict[str, Inline]:
+        """The task types whose handler this dispatcher can run in the create transaction."""
+        return {
+            task_type: Inline(worker=self.worker, respond=spec.inline)
+            for task_type, spec in self._handlers.items()
+            if spec.inline is not None
+        }
 
     async def _claim(self, limit: int) -> Sequence[Task]:
         claimed = await self._queue.claim(

@@ -165,6 +165,8 @@ async def _background(
     sender = CallbackSender(
         store, callback_http, settings.callbacks, worker=worker_name(), metrics=metrics
     )
+    # Deliveries this process creates go to its sender from their own transaction.
+    store.signals.handoff = sender
     d = settings.dispatcher
     dispatcher = Dispatcher(
         store,
@@ -178,6 +180,7 @@ async def _background(
         drain_s=d.drain_s,
         metrics=metrics,
     )
+    store.signals.inline = dispatcher.inline()
     return [
         asyncio.create_task(sender.run(stop)),
         asyncio.create_task(prune_forever(store, settings.retention, stop)),

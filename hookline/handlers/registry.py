@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import aiohttp
 
 from hookline.config import HandlerSettings
-from hookline.handlers.base import HandlerSpec, echo
+from hookline.handlers.base import HandlerSpec, echo, echo_response
 from hookline.handlers.http import HttpHandler
 from hookline.handlers.python import PythonHandler, load_target
 from hookline.redact import mask_url
@@ -47,5 +47,6 @@ def build_handlers(
             timeout_s=settings.timeout_s,
             policy=policy,
             description=description,
+            inline=echo_response if settings.kind == "echo" else None,
         )
     return specs

@@ -56,18 +56,26 @@ class Database:
         """One write transaction; commits on success, rolls back on error.
 
         Functions given to `after_commit` run once it has committed: a loop woken
-        earlier would look for rows it cannot see yet.
+        earlier would look for rows it cannot see yet. Functions given to
+        `on_rollback` run if it does not commit.
         """
         hooks: dict[Callable[[], None], None] = {}
-        async with (
-            translated_errors(self.engines.write.url, hide_failures=True),
-            self.engines.write.begin() as conn,
-        ):
-            conn.info[_AFTER_COMMIT] = hooks
-            try:
-                yield conn
-            finally:
-                del conn.info[_AFTER_COMMIT]
+        undo: dict[Callable[[], None], None] = {}
+        try:
+            async with (
+                translated_errors(self.engines.write.url, hide_failures=True),
+                self.engines.write.begin() as conn,
+            ):
+                conn.info[_AFTER_COMMIT] = hooks
+                conn.info[_ON_ROLLBACK] = undo
+                try:
+                    yield conn
+                finally:
+                    del conn.info[_AFTER_COMMIT], conn.info[_ON_ROLLBACK]
+        except BaseException:
+            for hook in undo:
+                hook()
+            raise
         for hook in hooks:
             hook()
 
@@ -82,12 +90,18 @@ class Database:
 
 
 _AFTER_COMMIT = "hookline.after_commit"
+_ON_ROLLBACK = "hookline.on_rollback"
 
 
 def after_commit(conn: AsyncConnection, hook: Callable[[], None]) -> None:
     """Run `hook` (once, however often given) after the `Database.write` transaction
     of `conn` commits; never if it rolls back."""
     conn.info[_AFTER_COMMIT][hook] = None
+
+
+def on_rollback(conn: AsyncConnection, hook: Callable[[], None]) -> None:
+    """Run `hook` (once) if the `Database.write` transaction of `conn` does not commit."""
+    conn.info[_ON_ROLLBACK][hook] = None
 
 
 @asynccontextmanager

@@ -54,10 +54,15 @@ def event_row(
     }
 
 
+_INSERT_EVENTS = sa.insert(task_events)
+"""Built once, like every statement on the pipeline's path: SQLAlchemy computes a statement's
+cache key once per object, and building and keying one costs more than running it."""
+
+
 async def record(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Append events in the caller's transaction."""
     if rows:
-        await conn.execute(sa.insert(task_events), list(rows))
+        await conn.execute(_INSERT_EVENTS, list(rows))
 
 
 def _event(row: sa.RowMapping) -> TaskEvent:

@@ -8,6 +8,7 @@ cases that apply these are `store/work.py`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -66,17 +67,22 @@ async def update_leased(
         one = {"w_id": row["id"], "w_worker": worker} | {f"v_{k}": v for k, v in values.items()}
         shapes.setdefault(tuple(sorted(values)), []).append(one)
     for columns, params in shapes.items():
-        stmt = (
-            sa.update(tasks)
-            .where(
-                tasks.c.id == sa.bindparam("w_id"),
-                tasks.c.lease_owner == sa.bindparam("w_worker"),
-                tasks.c.lease_key_id.is_(None),
-                tasks.c.status == TaskStatus.PENDING.value,
-            )
-            .values({c: sa.bindparam(f"v_{c}", type_=tasks.c[c].type) for c in columns})
+        await conn.execute(_leased_update(columns), params)
+
+
+@functools.cache
+def _leased_update(columns: tuple[str, ...]) -> sa.Update:
+    """`update_leased`'s statement for one set of columns, built once."""
+    return (
+        sa.update(tasks)
+        .where(
+            tasks.c.id == sa.bindparam("w_id"),
+            tasks.c.lease_owner == sa.bindparam("w_worker"),
+            tasks.c.lease_key_id.is_(None),
+            tasks.c.status == TaskStatus.PENDING.value,
         )
-        await conn.execute(stmt, params)
+        .values({c: sa.bindparam(f"v_{c}", type_=tasks.c[c].type) for c in columns})
+    )
 
 
 def attempt_failed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookline.ids import new_object_id
 from hookline.models import JSON, DeliveryStatus, Environment
 from hookline.serialize import task_json
-from hookline.store.base import Database
+from hookline.store.base import Database, after_commit, on_rollback
 from hookline.store.rows import task_from_row
+from hookline.store.sending import signed
 from hookline.store.tables import deliveries
 
 
@@ -69,10 +71,34 @@ def delivery_row(
     }
 
 
+_INSERT = sa.insert(deliveries)
+
+
 async def enqueue(db: Database, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert deliveries (`delivery_row`s) and wake the senders once the caller commits."""
-    if rows:
-        await conn.execute(sa.insert(deliveries), list(rows))
+    """Insert deliveries (`delivery_row`s): the ones this process's sender takes (see
+    `signals.Handoff`) already leased to it, handed over once the caller commits; the
+    others pending, with the senders woken once it commits."""
+    if not rows:
+        return
+    handoff = db.signals.handoff
+    taken: list[dict[str, Any]] = []
+    now = db.clock()
+    if handoff is not None and db.first_callback_delay_s <= 0:
+        leased = {
+            "status": DeliveryStatus.DELIVERING.value,
+            "lease_owner": handoff.worker,
+            "lease_expires_at": now + timedelta(seconds=handoff.lease_s),
+        }
+        picks = handoff.take([row["host"] for row in rows])
+        rows = [row | leased if pick else row for row, pick in zip(rows, picks, strict=True)]
+        taken = [row for row, pick in zip(rows, picks, strict=True) if pick]
+    await conn.execute(_INSERT, list(rows))
+    if handoff is not None and taken:
+        hosts = [row["host"] for row in taken]
+        on_rollback(conn, partial(handoff.cancel, hosts))
+        due = await signed(conn, taken, now)
+        after_commit(conn, partial(handoff.give, due))
+    if len(taken) < len(rows):
         await db.announce_callbacks(conn)
 
 

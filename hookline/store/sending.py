@@ -7,9 +7,10 @@ mid-attempt goes back to pending when its lease expires (the lease sweep).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -99,7 +100,7 @@ class DeliverySender:
             if not ids:
                 return []
             rows = await _lease(conn, ids, worker=worker, now=now, lease_s=lease_s)
-            due = await _signed(conn, rows, now)
+            due = await signed(conn, rows, now)
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
         return sorted(due, key=lambda due_: order[due_.id])
 
@@ -191,10 +192,11 @@ async def _lease(
     )
 
 
-async def _signed(
-    conn: AsyncConnection, rows: Sequence[sa.RowMapping], now: datetime
+async def signed(
+    conn: AsyncConnection, rows: Sequence[Mapping[Any, Any]], now: datetime
 ) -> list[DueDelivery]:
-    """The leased deliveries, each with the credentials of its task's environment."""
+    """The leased deliveries (rows with id, url, host, payload, attempts, account_id and
+    environment), each with the credentials of its task's environment."""
     c = account_credentials.c
     query = sa.select(account_credentials).where(c.account_id.in_({r["account_id"] for r in rows}))
     creds = {(r["account_id"], r["environment"]): r for r in await all_rows(conn, query)}

@@ -11,8 +11,46 @@ every listening process, and each wake-up costs a claim.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from hookline.models import JSON, DueDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """A handler this process's dispatcher runs inside the transaction that creates a task
+    of its type: the task is stored claimed by `worker` and completed with
+    `respond(params)`, with its created, claimed and completed events and its callback,
+    all in that one commit. Only pure handlers (`HandlerSpec.inline`) qualify."""
+
+    worker: str
+    respond: Callable[[JSON], JSON]
+
+
+class Handoff(Protocol):
+    """This process's callback sender, taking new deliveries straight from the transaction
+    that creates them: no claim transaction, and no wait for a wake-up.
+
+    `take` reserves a slot for each delivery it accepts (the sender's concurrency and
+    per-host caps hold); the transaction then writes those deliveries already leased to
+    `worker`, and `give` starts them once it commits, or `cancel` frees the slots if it
+    does not. A process that dies in between loses nothing: the lease expires and
+    the lease sweep makes the delivery due again.
+    """
+
+    worker: str
+    lease_s: float
+
+    def take(self, hosts: Sequence[str]) -> list[bool]:
+        """For each delivery (by its host), whether the sender takes it now."""
+        ...
+
+    def give(self, due: Sequence[DueDelivery]) -> None: ...
+
+    def cancel(self, hosts: Sequence[str]) -> None: ...
 
 
 class Signals:
@@ -24,6 +62,10 @@ class Signals:
         """A dispatcher runs in this process: new tasks need no NOTIFY."""
         self.sending = False
         """A callback sender runs in this process: new deliveries need no NOTIFY."""
+        self.inline: dict[str, Inline] = {}
+        """Task types completed at create by this process's dispatcher (see `Inline`)."""
+        self.handoff: Handoff | None = None
+        """This process's sender, when it takes new deliveries directly (see `Handoff`)."""
 
     def work_available(self) -> None:
         self._work.set()

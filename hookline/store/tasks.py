@@ -6,6 +6,7 @@ reviewer's) and `store/work.py` (a worker's).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from hookline.store.dialect import insert, json_array_overlaps
 from hookline.store.events import audits_of, event_row, record
 from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
+from hookline.store.signals import Inline
 from hookline.store.tables import tasks
 from hookline.store.transitions import tasks_finished
 
@@ -28,14 +30,64 @@ _NOT_REVIEWED = "pending"
 """The review status Scale gives a task nobody has reviewed yet (stored as NULL)."""
 
 
+_NewRow = tuple[dict[str, Any], str, Inline | None]
+"""A task to insert: its values, the actor creating it, and the inline handler completing it."""
+
+
+def _run_inline(inline: Inline | None, new: NewTask) -> tuple[Inline | None, JSON | None]:
+    """The inline handler of this type and its response, or (None, None) to leave the task
+    pending for the dispatcher (no inline handler, or it raised)."""
+    if inline is None:
+        return None, None
+    try:
+        return inline, inline.respond(new.params)
+    except Exception:  # noqa: BLE001 - the dispatcher's ordinary path then runs it
+        return None, None
+
+
+def _inline_events(row: sa.RowMapping, inline: Inline) -> list[dict[str, Any]]:
+    """What the trail shows of a task completed inline: claimed, then completed, by the
+    dispatcher, as if it had claimed and settled the task itself."""
+    at, worker = row["created_at"], inline.worker
+    return [
+        event_row(
+            row,
+            at=at,
+            actor=worker,
+            action="claimed",
+            details={"worker": worker, "attempt": 1, "inline": True},
+        ),
+        event_row(
+            row,
+            at=at,
+            actor=worker,
+            action="completed",
+            from_status=TaskStatus.PENDING.value,
+            to_status=TaskStatus.COMPLETED.value,
+            details={"attempt": 1},
+        ),
+    ]
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (unique_id) DO NOTHING RETURNING *, built once per backend."""
+    return (
+        insert(tasks, dialect)
+        .on_conflict_do_nothing(
+            index_elements=["account_id", "environment", "unique_id"],
+            index_where=tasks.c.unique_id.is_not(None),
+        )
+        .returning(*tasks.c)
+    )
+
+
 class TaskStore:
     """Use cases: create a task (group-committed, unique_id dedup), read one, list a page."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._creates: GroupCommit[tuple[dict[str, Any], str], Task] = GroupCommit(
-            self._insert_batch
-        )
+        self._creates: GroupCommit[_NewRow, Task] = GroupCommit(self._insert_batch)
 
     async def create(
         self, principal: Principal, new: NewTask, *, completed_response: JSON | None = None
@@ -47,6 +99,9 @@ class TaskStore:
         creates share a transaction (see `GroupCommit`).
         """
         now = self._db.clock()
+        inline = None
+        if completed_response is None:
+            inline, completed_response = _run_inline(self._db.signals.inline.get(new.type), new)
         completed = completed_response is not None
         values = {
             "id": new_object_id(now, self._db.random_bytes),
@@ -71,28 +126,20 @@ class TaskStore:
             "created_at": now,
             "updated_at": now,
             "completed_at": now if completed else None,
+            "attempts": 0 if inline is None else 1,
         }
-        return await self._creates.submit((values, principal.key_id))
+        return await self._creates.submit((values, principal.key_id, inline))
 
-    async def _insert_batch(
-        self, items: Sequence[tuple[dict[str, Any], str]]
-    ) -> list[Task | BaseException]:
+    async def _insert_batch(self, items: Sequence[_NewRow]) -> list[Task | BaseException]:
         """One multi-row INSERT … ON CONFLICT DO NOTHING; rows it skipped are duplicates.
 
         The `created` events (and `completed`, for test-environment tasks) go
         into the same transaction.
         """
-        rows = [values for values, _ in items]
+        rows = [values for values, _, _ in items]
         # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row
         # INSERTs and caches the compiled statement, whatever the batch size.
-        stmt = (
-            insert(tasks, self._db.dialect)
-            .on_conflict_do_nothing(
-                index_elements=["account_id", "environment", "unique_id"],
-                index_where=tasks.c.unique_id.is_not(None),
-            )
-            .returning(*tasks.c)
-        )
+        stmt = _insert_new(self._db.dialect)
         try:
             async with self._db.write() as conn:
                 inserted = {r["id"]: r for r in (await conn.execute(stmt, rows)).mappings()}
@@ -126,10 +173,10 @@ class TaskStore:
 
     @staticmethod
     def _created_events(
-        items: Sequence[tuple[dict[str, Any], str]], inserted: Mapping[str, sa.RowMapping]
+        items: Sequence[_NewRow], inserted: Mapping[str, sa.RowMapping]
     ) -> list[dict[str, Any]]:
         events = []
-        for values, actor in items:
+        for values, actor, inline in items:
             row = inserted.get(values["id"])
             if row is None:
                 continue
@@ -139,7 +186,9 @@ class TaskStore:
                     row, at=at, actor=actor, action="created", to_status=TaskStatus.PENDING.value
                 )
             )
-            if row["status"] == TaskStatus.COMPLETED.value:
+            if inline is not None:
+                events.extend(_inline_events(row, inline))
+            elif row["status"] == TaskStatus.COMPLETED.value:
                 events.append(
                     event_row(
                         row,
@@ -153,7 +202,7 @@ class TaskStore:
                 )
         return events
 
-    async def _insert_alone(self, item: tuple[dict[str, Any], str]) -> Task | BaseException:
+    async def _insert_alone(self, item: _NewRow) -> Task | BaseException:
         try:
             (outcome,) = await self._insert_batch([item])
         except StoreFailed as exc:

@@ -84,7 +84,7 @@ async def test_claim_over_several_types_reads_each_in_index_order(
     types = kinds(2)
     for kind in types:
         await store.tasks.create(account.live, new_task(kind))
-    query = _candidates(backend, None, types, 50, store.db.clock())
+    query = _candidates(backend, None, types).params(c_now=store.db.clock(), c_limit=50)
     dialect = postgresql.dialect() if backend == "postgresql" else sqlite.dialect()
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     async with store.db.write() as conn:
