@@ -60,6 +60,40 @@ def _attempt_text(attempt: AttemptRecord) -> str | None:
     return text[:MAX_BODY_CHARS] if text else text
 
 
+_D = deliveries.c
+# Built once (see events._INSERT_EVENTS).
+_INSERT_ATTEMPTS = sa.insert(delivery_attempts)
+_SETTLE = (
+    sa.update(deliveries)
+    .where(
+        _D.id == sa.bindparam("w_id"),
+        _D.lease_owner == sa.bindparam("w_worker"),
+        _D.status == DeliveryStatus.DELIVERING.value,
+    )
+    .values(
+        status=sa.bindparam("v_status"),
+        next_attempt_at=sa.bindparam("v_next_attempt_at", type_=_D.next_attempt_at.type),
+        last_status_code=sa.bindparam("v_last_status_code"),
+        attempts=_D.attempts + 1,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=sa.bindparam("v_now", type_=_D.updated_at.type),
+    )
+)
+"""An attempt's consequence for its delivery, guarded by the sender's lease."""
+_FINAL = sa.select(_D.id, _D.task_id, _D.attempts, _D.account_id, _D.environment).where(
+    _D.id.in_(sa.bindparam("ids", expanding=True)), _D.task_id.is_not(None)
+)
+_DELIVERED = (
+    sa.update(tasks)
+    .where(tasks.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(callback_completed=True)
+)
+_CREDENTIALS = sa.select(account_credentials).where(
+    account_credentials.c.account_id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 class DeliverySender:
     """Use cases of the sender: claim due deliveries (sweeping expired leases first), and
     record an attempt with its consequences (the delivery's schedule, the task's
@@ -111,6 +145,7 @@ class DeliverySender:
     async def _record_batch(
         self, items: Sequence[tuple[str, AttemptRecord]]
     ) -> list[BaseException | None]:
+        now = self._db.clock()
         attempts_rows = [
             {
                 "delivery_id": o.delivery_id,
@@ -129,31 +164,13 @@ class DeliverySender:
                 "v_status": _STATUS_AFTER.get(o.next, DeliveryStatus.PENDING).value,
                 "v_next_attempt_at": o.next_attempt_at,
                 "v_last_status_code": o.status_code,
+                "v_now": now,
             }
             for worker, o in items
         ]
-        d = deliveries.c
-        now = self._db.clock()
-        settle = (
-            sa.update(deliveries)
-            .where(
-                d.id == sa.bindparam("w_id"),
-                d.lease_owner == sa.bindparam("w_worker"),
-                d.status == DeliveryStatus.DELIVERING.value,
-            )
-            .values(
-                status=sa.bindparam("v_status"),
-                next_attempt_at=sa.bindparam("v_next_attempt_at", type_=d.next_attempt_at.type),
-                last_status_code=sa.bindparam("v_last_status_code"),
-                attempts=d.attempts + 1,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-        )
         async with self._db.write() as conn:
-            await conn.execute(sa.insert(delivery_attempts), attempts_rows)
-            await conn.execute(settle, params)
+            await conn.execute(_INSERT_ATTEMPTS, attempts_rows)
+            await conn.execute(_SETTLE, params)
             await _task_consequences(conn, [o for _, o in items], now)
         return [None] * len(items)
 
@@ -197,9 +214,8 @@ async def signed(
 ) -> list[DueDelivery]:
     """The leased deliveries (rows with id, url, host, payload, attempts, account_id and
     environment), each with the credentials of its task's environment."""
-    c = account_credentials.c
-    query = sa.select(account_credentials).where(c.account_id.in_({r["account_id"] for r in rows}))
-    creds = {(r["account_id"], r["environment"]): r for r in await all_rows(conn, query)}
+    found = await conn.execute(_CREDENTIALS, {"ids": list({r["account_id"] for r in rows})})
+    creds = {(r["account_id"], r["environment"]): r for r in found.mappings()}
     out = []
     for row in rows:
         account = creds[(row["account_id"], row["environment"])]
@@ -230,16 +246,10 @@ async def _task_consequences(
     final = {o.delivery_id: o for o in attempts if o.next in _STATUS_AFTER}
     if not final:
         return
-    d = deliveries.c
-    query = sa.select(d.id, d.task_id, d.attempts, d.account_id, d.environment).where(
-        d.id.in_(list(final)), d.task_id.is_not(None)
-    )
-    rows = await all_rows(conn, query)
+    rows = (await conn.execute(_FINAL, {"ids": list(final)})).mappings().all()
     delivered = [r["task_id"] for r in rows if final[r["id"]].next == Next.SUCCEEDED]
     if delivered:
-        await conn.execute(
-            sa.update(tasks).where(tasks.c.id.in_(delivered)).values(callback_completed=True)
-        )
+        await conn.execute(_DELIVERED, {"ids": delivered})
     events = []
     for r in rows:
         attempt = final[r["id"]]

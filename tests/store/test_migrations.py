@@ -45,6 +45,31 @@ async def test_migrations_match_table_definitions(store: Store) -> None:
     assert differences == []
 
 
+def test_revisions_read_from_the_scripts_are_alembics() -> None:
+    """schema_state reads the scripts' revision lines itself (no Alembic import at start-up);
+    it must find what Alembic finds."""
+    from alembic.script import ScriptDirectory
+
+    from hookline.store.migrate import _config, revisions
+
+    scripts = ScriptDirectory.from_config(_config())
+    known, head = revisions()
+    assert head == scripts.get_current_head()
+    assert known == {rev.revision for rev in scripts.walk_revisions()}
+
+
+def test_a_server_start_does_not_import_alembic() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, hookline.runtime, hookline.cli, hookline.store.migrate; "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 async def test_schema_state_follows_migration(tmp_path: Path) -> None:
     """An empty database reports empty, then current once migrated; migrating again is a no-op."""
     store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
