@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
+
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
 
 SECURITY_HEADERS = {
     # No script runs on these pages; styles come from /ui/static only.
@@ -41,23 +43,26 @@ def capped(value: int, cap: int) -> str:
     return f"{cap:,}+" if value > cap else f"{value:,}"
 
 
-def _environment() -> jinja2.Environment:
+@functools.cache
+def templates() -> Jinja2Templates:
+    """The pages' templates, loaded with Jinja2 on the first page asked for: a server whose
+    dashboard nobody opens does not carry Jinja2."""
+    import jinja2
+    from starlette.templating import Jinja2Templates
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("hookline.ui", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(when=when, pretty=pretty, capped=capped)
-    return env
-
-
-TEMPLATES = Jinja2Templates(env=_environment())
+    return Jinja2Templates(env=env)
 
 
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     """The template `name` with `context`, and the dashboard's security headers."""
-    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    response = templates().TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
