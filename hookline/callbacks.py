@@ -137,6 +137,8 @@ class CallbackSender:
         self._reserved: Counter[str] = Counter()
         """Slots `take` promised to deliveries whose transaction has not ended yet, by host."""
         self._taking = False
+        self._backlog = False
+        """Deliveries wait for a claim: new ones queue behind them rather than take slots."""
         self._wakes: dict[int, asyncio.TimerHandle] = {}
         """Wake-ups at the times of this sender's retries, by 10 ms tick."""
         self.lease_s = settings.lease_s
@@ -177,16 +179,22 @@ class CallbackSender:
     def take(self, hosts: Sequence[str]) -> list[bool]:
         """The handoff (`signals.Handoff`): take new deliveries while slots are free, within
         the per-host cap; each taken one holds a slot until `give` or `cancel`."""
+        if not self._taking or self._backlog:
+            # Under load the claim loop batches better, and a slot the handoff took would
+            # make the loop's next claim come back empty.
+            return [False] * len(hosts)
         free = self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
         per_host = self._per_host()
         cap = self._settings.per_host_concurrency
         taken = []
         for host in hosts:
-            ok = self._taking and free > 0 and per_host[host] < cap
+            ok = not self._backlog and free > 0 and per_host[host] < cap
             if ok:
                 free -= 1
                 per_host[host] += 1
                 self._reserved[host] += 1
+            else:
+                self._backlog = True
             taken.append(ok)
         return taken
 
@@ -229,12 +237,15 @@ class CallbackSender:
         per_host = self._per_host()
         cap = self._settings.per_host_concurrency
         self._skipped = [host for host, n in per_host.items() if n >= cap]
-        return await self._outbox.claim(
+        claimed = await self._outbox.claim(
             worker=self.worker,
             limit=limit,
             lease_s=self._settings.lease_s,
             skip_hosts=self._skipped,
         )
+        if len(claimed) < limit and not self._skipped:
+            self._backlog = False  # caught up: new deliveries may be taken again
+        return claimed
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         attempt = delivery.attempts + 1

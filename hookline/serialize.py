@@ -25,8 +25,9 @@ def timestamp(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds and `Z`, as Scale writes it."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" → "Z"
 
 
 def audit_json(audit: Audit) -> dict[str, Any]:
