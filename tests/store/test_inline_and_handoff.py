@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -21,6 +23,11 @@ from hookline.store.tables import deliveries
 from tests.conftest import Account, new_task
 
 CALLBACK = "http://127.0.0.1:9/cb"
+
+
+def a_type() -> str:
+    """A task type of this test alone: claims span every account in the shared database."""
+    return f"inline-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -67,9 +74,10 @@ async def _actions(store: Store, account: Account, task_id: str) -> list[tuple[s
 async def test_an_inline_handler_completes_the_task_in_its_create(
     store: Store, account: Account
 ) -> None:
-    store.signals.inline = {"echo": Inline(worker="dispatcher-1", respond=echo_response)}
+    kind = a_type()
+    store.signals.inline = {kind: Inline(worker="dispatcher-1", respond=echo_response)}
     task = await store.tasks.create(
-        account.live, new_task("echo", params={"n": 1}, callback_url=CALLBACK)
+        account.live, new_task(kind, params={"n": 1}, callback_url=CALLBACK)
     )
     assert task.status is TaskStatus.COMPLETED
     assert task.response == {"echo": {"n": 1}}
@@ -84,7 +92,7 @@ async def test_an_inline_handler_completes_the_task_in_its_create(
     assert delivery["event"] == "task.completed"
     assert delivery["status"] == "pending"  # no handoff registered: the sender claims it
     # Nothing is left for the dispatcher.
-    assert await store.work.claim(worker="w", lease_s=30, limit=10, types=["echo"]) == []
+    assert await store.work.claim(worker="w", lease_s=30, limit=10, types=[kind]) == []
 
 
 async def test_other_types_and_test_keys_take_the_usual_path(
@@ -113,10 +121,11 @@ async def test_an_inline_handler_that_raises_leaves_the_task_to_the_dispatcher(
     def broken(params: JSON) -> JSON:
         raise RuntimeError("no")
 
-    store.signals.inline = {"echo": Inline(worker="dispatcher-1", respond=broken)}
-    task = await store.tasks.create(account.live, new_task("echo"))
+    kind = a_type()
+    store.signals.inline = {kind: Inline(worker="dispatcher-1", respond=broken)}
+    task = await store.tasks.create(account.live, new_task(kind))
     assert task.status is TaskStatus.PENDING
-    claimed = await store.work.claim(worker="w", lease_s=30, limit=10, types=["echo"])
+    claimed = await store.work.claim(worker="w", lease_s=30, limit=10, types=[kind])
     assert [t.id for t in claimed] == [task.id]
 
 
