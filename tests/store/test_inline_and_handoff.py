@@ -5,11 +5,10 @@ outbox exactly as the long way writes them."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import uuid
 
 import pytest
 import sqlalchemy as sa
