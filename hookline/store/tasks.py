@@ -57,16 +57,21 @@ def _inline_events(row: sa.RowMapping, inline: Inline) -> list[dict[str, Any]]:
             action="claimed",
             details={"worker": worker, "attempt": 1, "inline": True},
         ),
-        event_row(
-            row,
-            at=at,
-            actor=worker,
-            action="completed",
-            from_status=TaskStatus.PENDING.value,
-            to_status=TaskStatus.COMPLETED.value,
-            details={"attempt": 1},
-        ),
+        _completed_event(row, worker, details={"attempt": 1}),
     ]
+
+
+def _completed_event(row: sa.RowMapping, actor: str, **more: Any) -> dict[str, Any]:
+    """pending → completed, in the create (the test environment's sample, or inline)."""
+    return event_row(
+        row,
+        at=row["created_at"],
+        actor=actor,
+        action="completed",
+        from_status=TaskStatus.PENDING.value,
+        to_status=TaskStatus.COMPLETED.value,
+        **more,
+    )
 
 
 @functools.cache
@@ -190,14 +195,8 @@ class TaskStore:
                 events.extend(_inline_events(row, inline))
             elif row["status"] == TaskStatus.COMPLETED.value:
                 events.append(
-                    event_row(
-                        row,
-                        at=at,
-                        actor=actor,
-                        action="completed",
-                        from_status=TaskStatus.PENDING.value,
-                        to_status=TaskStatus.COMPLETED.value,
-                        reason="test environment: completed with a sample response",
+                    _completed_event(
+                        row, actor, reason="test environment: completed with a sample response"
                     )
                 )
         return events

@@ -63,9 +63,15 @@ async def _deliveries_of(store: Store, task_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def _actions(store: Store, account: Account, task_id: str) -> list[tuple[str, str]]:
+async def _actions(
+    store: Store, account: Account, task_id: str, *, test: bool = False
+) -> list[tuple[str, str]]:
+    """(action, actor) of the task's trail, read with the account's live (or test) key."""
     events, _ = await store.events.events(
-        account.live, EventFilter(task_id=task_id), after_id=None, limit=50
+        account.test if test else account.live,
+        EventFilter(task_id=task_id),
+        after_id=None,
+        limit=50,
     )
     return [(e.action, e.actor) for e in events]
 
@@ -103,15 +109,8 @@ async def test_other_types_and_test_keys_take_the_usual_path(
     assert other.attempts == 0
     sample = await store.tasks.create(account.test, new_task("echo"), completed_response={"x": 1})
     assert sample.response == {"x": 1}
-    actions = [a for a, _ in await _actions_test(store, account, sample.id)]
+    actions = [a for a, _ in await _actions(store, account, sample.id, test=True)]
     assert actions == ["created", "completed"]
-
-
-async def _actions_test(store: Store, account: Account, task_id: str) -> list[tuple[str, str]]:
-    events, _ = await store.events.events(
-        account.test, EventFilter(task_id=task_id), after_id=None, limit=50
-    )
-    return [(e.action, e.actor) for e in events]
 
 
 async def test_an_inline_handler_that_raises_leaves_the_task_to_the_dispatcher(
