@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -136,6 +137,9 @@ class CallbackSender:
         self._skipped: list[str] = []
         self._reserved: Counter[str] = Counter()
         """Slots `take` promised to deliveries whose transaction has not ended yet, by host."""
+        self._slots = threading.Lock()
+        """Guards `_reserved`: `take` runs in the creating transaction, on SQLite on the
+        writer's thread (see `store.sqlite_writer`)."""
         self._taking = False
         self._backlog = False
         """Deliveries wait for a claim: new ones queue behind them rather than take slots."""
@@ -183,30 +187,36 @@ class CallbackSender:
             # Under load the claim loop batches better, and a slot the handoff took would
             # make the loop's next claim come back empty.
             return [False] * len(hosts)
-        free = self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
-        per_host = self._per_host()
-        cap = self._settings.per_host_concurrency
-        taken = []
-        for host in hosts:
-            ok = not self._backlog and free > 0 and per_host[host] < cap
-            if ok:
-                free -= 1
-                per_host[host] += 1
-                self._reserved[host] += 1
-            else:
-                self._backlog = True
-            taken.append(ok)
+        with self._slots:
+            free = self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
+            per_host = self._per_host()
+            cap = self._settings.per_host_concurrency
+            taken = []
+            for host in hosts:
+                ok = not self._backlog and free > 0 and per_host[host] < cap
+                if ok:
+                    free -= 1
+                    per_host[host] += 1
+                    self._reserved[host] += 1
+                else:
+                    self._backlog = True
+                taken.append(ok)
         return taken
 
     def give(self, due: Sequence[DueDelivery]) -> None:
         """Start deliveries `take` took, their transaction committed. After stop they are
         left to their lease: it expires and they are due again."""
-        self.cancel([delivery.host for delivery in due])
-        if self._taking:
-            for delivery in due:
-                self._loop.start(delivery)
+        with self._slots:  # a slot moves from reserved to in flight at once, for `take`
+            self._release([delivery.host for delivery in due])
+            if self._taking:
+                for delivery in due:
+                    self._loop.start(delivery)
 
     def cancel(self, hosts: Sequence[str]) -> None:
+        with self._slots:
+            self._release(hosts)
+
+    def _release(self, hosts: Sequence[str]) -> None:
         self._reserved.subtract(hosts)
         self._reserved = +self._reserved
 
@@ -229,12 +239,12 @@ class CallbackSender:
 
     async def _claim(self, limit: int) -> Sequence[DueDelivery]:
         """Claim due deliveries, leaving out hosts at their concurrency cap."""
-        limit = min(
-            limit, self._settings.concurrency - len(self._loop.inflight) - self._reserved.total()
-        )
+        with self._slots:
+            reserved = self._reserved.total()
+            per_host = self._per_host()
+        limit = min(limit, self._settings.concurrency - len(self._loop.inflight) - reserved)
         if limit <= 0:
             return []
-        per_host = self._per_host()
         cap = self._settings.per_host_concurrency
         self._skipped = [host for host, n in per_host.items() if n >= cap]
         claimed = await self._outbox.claim(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookline.errors import Misconfigured, StoreFailed, Unavailable
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, Engines, notify
 from hookline.store.signals import Signals
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -51,6 +56,39 @@ class Database:
         if not self.signals.sending:
             await notify(conn, CALLBACKS_CHANNEL)
 
+    async def transact(self, body: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
+        """`body(conn)` in one write transaction, as `write` runs it; its result.
+
+        On SQLite the whole body runs on the writer's thread in one round trip (see
+        `sqlite_writer`), so it may await only its connection's `execute`, `scalars`
+        and `scalar`, and the store functions that do no more. The pipeline's hot
+        transactions (create, claim, settle, callback claim and record) are written
+        this way.
+        """
+        writer = self.engines.writer
+        if writer is None:
+            async with self.write() as conn:
+                return await body(conn)
+        hooks: dict[Callable[[], None], None] = {}
+        undo: dict[Callable[[], None], None] = {}
+        running = asyncio.ensure_future(
+            writer.run(body, {_AFTER_COMMIT: hooks, _ON_ROLLBACK: undo})
+        )
+        try:
+            async with translated_errors(writer.engine.url, hide_failures=True):
+                result = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if running.done():
+                _ended(hooks, undo, running)
+            else:  # the transaction goes on to its end on the thread; so do its hooks
+                running.add_done_callback(partial(_ended, hooks, undo))
+            raise
+        except BaseException:
+            _ended(hooks, undo, None)
+            raise
+        _ended(hooks, undo, running)
+        return result
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction; commits on success, rolls back on error.
@@ -61,8 +99,10 @@ class Database:
         """
         hooks: dict[Callable[[], None], None] = {}
         undo: dict[Callable[[], None], None] = {}
+        writer = self.engines.writer
         try:
             async with (
+                writer.turn() if writer is not None else nullcontext(),
                 translated_errors(self.engines.write.url, hide_failures=True),
                 self.engines.write.begin() as conn,
             ):
@@ -87,6 +127,19 @@ class Database:
             self.engines.read.begin() as conn,
         ):
             yield conn
+
+
+def _ended(
+    hooks: dict[Callable[[], None], None],
+    undo: dict[Callable[[], None], None],
+    transaction: asyncio.Future[Any] | None,
+) -> None:
+    """Run the hooks of a transaction that ended: `hooks` if it committed, else `undo`."""
+    committed = (
+        transaction is not None and not transaction.cancelled() and transaction.exception() is None
+    )
+    for hook in hooks if committed else undo:
+        hook()
 
 
 _AFTER_COMMIT = "hookline.after_commit"

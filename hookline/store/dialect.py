@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hookline.config import DatabaseSettings, database_url
 from hookline.store import sqlite_driver
+from hookline.store.sqlite_writer import SQLiteWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,12 @@ class Engines:
     dialect: str
     listen: bool = True
     """Whether LISTEN can be used (not through PgBouncer in transaction mode)."""
+    writer: SQLiteWriter | None = None
+    """SQLite: the thread that runs `Database.transact`'s transactions whole."""
 
     async def dispose(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
         await self.write.dispose()
         if self.read is not self.write:
             await self.read.dispose()
@@ -53,7 +58,9 @@ def create_engines(url: str, settings: DatabaseSettings) -> Engines:
     if parsed.get_backend_name() == "sqlite":
         write = _sqlite_engine(url, settings, immediate=True)
         read = _sqlite_engine(url, settings, immediate=False)
-        return Engines(write=write, read=read, dialect="sqlite")
+        return Engines(
+            write=write, read=read, dialect="sqlite", writer=_sqlite_writer(parsed, settings)
+        )
     connect_args: dict[str, Any] = {}
     if settings.pgbouncer:
         # Transaction pooling hands each transaction any server connection, so
@@ -84,7 +91,25 @@ def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> 
         **_ENGINE,
     )
 
-    @event.listens_for(engine.sync_engine, "connect")
+    _configure_sqlite(engine.sync_engine, settings, immediate=immediate)
+    return engine
+
+
+def _sqlite_writer(url: sa.URL, settings: DatabaseSettings) -> SQLiteWriter:
+    """The synchronous engine (Python's sqlite3) of `SQLiteWriter`'s one connection."""
+    engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"timeout": settings.busy_timeout_ms / 1000, "check_same_thread": True},
+        **_ENGINE,
+    )
+    _configure_sqlite(engine, settings, immediate=True)
+    return SQLiteWriter(engine)
+
+
+def _configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (see "Enabling Non-Legacy SQLite
         # Transactional Modes" in SQLAlchemy's sqlite dialect docs).
@@ -98,13 +123,11 @@ def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> 
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads then writes can fail with SQLITE_BUSY
         # at once under WAL; writers take the lock up front.
         conn.exec_driver_sql(begin)
-
-    return engine
 
 
 def insert(table: sa.Table, dialect: str) -> Any:

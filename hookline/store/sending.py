@@ -126,15 +126,18 @@ class DeliverySender:
         if skip_hosts:
             query = query.where(d.host.not_in(list(skip_hosts)))
         query = query.with_for_update(skip_locked=True)
-        async with self._db.write() as conn:
+
+        async def lease(conn: AsyncConnection) -> tuple[list[str], list[DueDelivery]]:
             if self._next_sweep is None or now >= self._next_sweep:
                 await _sweep_expired_leases(conn, now)
                 self._next_sweep = now + timedelta(seconds=LEASE_SWEEP_S)
             ids = list((await conn.scalars(query)).all())
             if not ids:
-                return []
+                return ids, []
             rows = await _lease(conn, ids, worker=worker, now=now, lease_s=lease_s)
-            due = await signed(conn, rows, now)
+            return ids, await signed(conn, rows, now)
+
+        ids, due = await self._db.transact(lease)
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
         return sorted(due, key=lambda due_: order[due_.id])
 
@@ -168,10 +171,13 @@ class DeliverySender:
             }
             for worker, o in items
         ]
-        async with self._db.write() as conn:
+
+        async def store(conn: AsyncConnection) -> None:
             await conn.execute(_INSERT_ATTEMPTS, attempts_rows)
             await conn.execute(_SETTLE, params)
             await _task_consequences(conn, [o for _, o in items], now)
+
+        await self._db.transact(store)
         return [None] * len(items)
 
 

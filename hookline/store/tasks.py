@@ -145,21 +145,25 @@ class TaskStore:
         # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row
         # INSERTs and caches the compiled statement, whatever the batch size.
         stmt = _insert_new(self._db.dialect)
+
+        async def insert(
+            conn: AsyncConnection,
+        ) -> tuple[dict[str, sa.RowMapping], dict[tuple[int, str, str], str]]:
+            inserted = {r["id"]: r for r in (await conn.execute(stmt, rows)).mappings()}
+            holders = await self._unique_id_holders(
+                conn, [row for row in rows if row["id"] not in inserted]
+            )
+            await record(conn, self._created_events(items, inserted))
+            completed = [r for r in inserted.values() if r["status"] == TaskStatus.COMPLETED.value]
+            if completed:
+                # Test-environment tasks complete in the create; their callbacks still go out.
+                await tasks_finished(self._db, conn, completed, callbacks=True)
+            if any(r["status"] == TaskStatus.PENDING.value for r in inserted.values()):
+                await self._db.announce_work(conn)
+            return inserted, holders
+
         try:
-            async with self._db.write() as conn:
-                inserted = {r["id"]: r for r in (await conn.execute(stmt, rows)).mappings()}
-                holders = await self._unique_id_holders(
-                    conn, [row for row in rows if row["id"] not in inserted]
-                )
-                await record(conn, self._created_events(items, inserted))
-                completed = [
-                    r for r in inserted.values() if r["status"] == TaskStatus.COMPLETED.value
-                ]
-                if completed:
-                    # Test-environment tasks complete in the create; their callbacks still go out.
-                    await tasks_finished(self._db, conn, completed, callbacks=True)
-                if any(r["status"] == TaskStatus.PENDING.value for r in inserted.values()):
-                    await self._db.announce_work(conn)
+            inserted, holders = await self._db.transact(insert)
         except StoreFailed:
             if len(items) == 1:
                 raise

@@ -81,19 +81,27 @@ class WorkStore:
             candidates = _all_candidates(self._db.dialect, None if types is None else tuple(types))
         else:
             candidates = _candidates(self._db.dialect, principal, types)
-        async with self._db.write() as conn:
+
+        async def lease(
+            conn: AsyncConnection,
+        ) -> tuple[Sequence[Any], Sequence[sa.RowMapping]]:
             found = (await conn.execute(candidates, {"c_now": now, "c_limit": limit})).all()
             if not found:
-                return []
-            lease = {
+                return found, ()
+            values = {
                 "ids": [task_id for task_id, _ in found],
                 "l_worker": worker,
                 "l_key_id": principal.key_id if principal else None,
                 "l_expires_at": now + timedelta(seconds=lease_s),
                 "l_now": now,
             }
-            rows = (await conn.execute(_LEASE, lease)).mappings().all()
+            rows = (await conn.execute(_LEASE, values)).mappings().all()
             await record(conn, _claim_events(rows, dict(found), now, worker, actor, lease_s))
+            return found, rows
+
+        found, rows = await self._db.transact(lease)
+        if not found:
+            return []
         order = {task_id: i for i, (task_id, _) in enumerate(found)}
         return sorted((task_from_row(r) for r in rows), key=lambda task: order[task.id])
 
@@ -202,7 +210,8 @@ class WorkStore:
         outcomes: list[Task | BaseException] = []
         updates: list[tuple[sa.RowMapping, str, dict[str, Any]]] = []
         events: list[dict[str, Any]] = []
-        async with self._db.write() as conn:
+
+        async def settle(conn: AsyncConnection) -> None:
             ids = {"ids": [s.task_id for _, s in items]}
             rows = {r["id"]: r for r in (await conn.execute(_LOCKED, ids)).mappings()}
             for worker, settlement in items:
@@ -227,6 +236,8 @@ class WorkStore:
             await tasks_finished(self._db, conn, finished, callbacks=True)
             if any(s.kind is SettleKind.TRY_LATER for _, s in items):
                 await self._db.announce_work(conn)
+
+        await self._db.transact(settle)
         self._db.signals.tasks_changed([s.task_id for _, s in items])
         return outcomes
 

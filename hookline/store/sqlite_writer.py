@@ -1,0 +1,145 @@
+"""SQLite's hot write transactions, each run whole on one thread in one hop.
+
+Through SQLAlchemy's asyncio layer every statement is a greenlet switch and a
+round trip to aiosqlite's thread, and a transaction's BEGIN and COMMIT are two
+more: about 1 ms of CPU for an empty transaction and 0.3-0.5 ms per statement
+on this project's small statements, against some 50 µs for the same statement
+through SQLAlchemy's synchronous engine (`bench/cost.py`, and the figures in
+README's Performance section). `SQLiteWriter.run` gives a transaction's whole
+body to one thread that owns a synchronous connection: one round trip for the
+transaction, and no greenlets.
+
+A body is the same `async def body(conn)` the asyncio engine runs (see
+`Database.transact`), so the store's code is written once for both backends.
+On the thread it gets a `ThreadConnection`, whose `execute` runs the statement
+at once; the coroutine therefore never suspends, and `run` drives it with a
+single `send`. A body that awaits anything else (a sleep, a lock, a network
+call) is a bug and fails its transaction, which rolls back.
+
+What runs on the thread must not touch the event loop: `after_commit` and
+`on_rollback` hooks are collected there and run on the loop, in the caller,
+once the transaction has ended; `signals.Handoff.take` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+Body = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
+
+
+class Suspended(RuntimeError):
+    """A transaction body awaited something other than its connection."""
+
+
+class ThreadConnection:
+    """The part of `AsyncConnection` that transaction bodies use, over a synchronous
+    connection, on the writer's thread: statements run when called."""
+
+    __slots__ = ("_sync",)
+
+    def __init__(self, sync: sa.Connection) -> None:
+        self._sync = sync
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self._sync.info
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._sync.dialect
+
+    async def execute(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return self._sync.execute(statement, parameters)
+
+    async def scalars(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return self._sync.scalars(statement, parameters)
+
+    async def scalar(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return self._sync.scalar(statement, parameters)
+
+
+def finish(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends to its end; its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    coroutine.close()
+    raise Suspended("a write transaction's body awaited something other than the database")
+
+
+class SQLiteWriter:
+    """One thread, one synchronous connection to the SQLite file (`engine`), and the
+    transactions given to `run`, one after another."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="hookline-sqlite-writer")
+        self._conn: sa.Connection | None = None
+        self._closed = threading.Event()
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    def turn(self) -> asyncio.Lock:
+        """Held by each of this process's write transactions, through this writer or the
+        asyncio engine's: they queue here rather than wait for each other in SQLite's
+        busy handler, which sleeps in steps of milliseconds."""
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Lock())
+        return self._turns[1]
+
+    async def run(self, body: Body[T], info: dict[Any, Any]) -> T:
+        """Run `body` in one transaction on the writer's thread, with `info` as its
+        connection's `info` for the transaction's length; commits if it returns, rolls
+        back if it raises. A caller cancelled meanwhile does not stop the transaction:
+        it ends on the thread, and `info`'s hooks are the caller's to run or drop."""
+        loop = asyncio.get_running_loop()
+        async with self.turn():
+            return await loop.run_in_executor(self._executor, self._transaction, body, info)
+
+    def _transaction(self, body: Body[T], info: dict[Any, Any]) -> T:
+        conn = self._connection()
+        try:
+            if conn.in_transaction():  # a COMMIT that failed left it open
+                conn.rollback()
+            with conn.begin():
+                conn.info.update(info)
+                try:
+                    return finish(body(cast(AsyncConnection, ThreadConnection(conn))))
+                finally:
+                    for key in info:
+                        conn.info.pop(key, None)
+        except BaseException:
+            if conn.invalidated or conn.closed:
+                self._conn = None
+                conn.close()
+            raise
+
+    def _connection(self) -> sa.Connection:
+        if self._closed.is_set():
+            raise RuntimeError("the SQLite writer is closed")
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    async def close(self) -> None:
+        """Close the connection (on its thread) and stop the thread."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        self._closed.set()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()

@@ -1,0 +1,170 @@
+"""`Database.transact`: a whole write transaction in one call, on SQLite on the writer's thread.
+
+The hooks and the rollback behave as `Database.write`'s do; a body that awaits
+anything but its connection is refused; a caller cancelled mid-transaction still
+gets its hooks run once the transaction ends on the thread; a locked database is
+`Unavailable`, and the writer goes on afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.config import DatabaseSettings
+from hookline.errors import Unavailable
+from hookline.store import Store, open_store
+from hookline.store.base import after_commit, on_rollback
+from hookline.store.sqlite_writer import Suspended
+
+_NOTES = sa.table("writer_notes", sa.column("id", sa.Integer), sa.column("body", sa.Text))
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> Store:
+    store = open_store(
+        f"sqlite+aiosqlite:///{tmp_path / 'writer.db'}", DatabaseSettings(busy_timeout_ms=200)
+    )
+    async with store.db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE writer_notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    yield store  # type: ignore[misc]
+    await store.close()
+
+
+async def _bodies(store: Store) -> list[str]:
+    async with store.db.read() as conn:
+        return list((await conn.scalars(sa.select(_NOTES.c.body).order_by(_NOTES.c.id))).all())
+
+
+async def test_a_body_runs_whole_on_the_writer_thread(sqlite_store: Store) -> None:
+    threads: list[str] = []
+    calls: list[str] = []
+
+    async def body(conn: AsyncConnection) -> int:
+        threads.append(threading.current_thread().name)
+        await conn.execute(sa.insert(_NOTES), [{"body": "a"}, {"body": "b"}])
+        after_commit(conn, lambda: calls.append(threading.current_thread().name))
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(_NOTES)) or 0)
+
+    assert await sqlite_store.db.transact(body) == 2
+    assert threads[0].startswith("hookline-sqlite-writer")
+    assert calls == [threading.current_thread().name]  # hooks run on the loop, after
+    assert await _bodies(sqlite_store) == ["a", "b"]
+
+
+async def test_a_body_that_raises_rolls_back_and_runs_the_rollback_hooks(
+    sqlite_store: Store,
+) -> None:
+    calls: list[str] = []
+
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(_NOTES), {"body": "gone"})
+        after_commit(conn, lambda: calls.append("committed"))
+        on_rollback(conn, lambda: calls.append("rolled back"))
+        raise LookupError("no")
+
+    with pytest.raises(LookupError):
+        await sqlite_store.db.transact(body)
+    assert calls == ["rolled back"]
+    assert await _bodies(sqlite_store) == []
+
+
+async def test_a_body_that_awaits_anything_else_is_refused_and_rolled_back(
+    sqlite_store: Store,
+) -> None:
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(_NOTES), {"body": "gone"})
+        await asyncio.sleep(0)
+
+    with pytest.raises(Suspended):
+        await sqlite_store.db.transact(body)
+    assert await _bodies(sqlite_store) == []
+    await sqlite_store.db.transact(_insert("after"))  # the writer goes on
+    assert await _bodies(sqlite_store) == ["after"]
+
+
+def _insert(text: str):  # type: ignore[no-untyped-def]
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(_NOTES), {"body": text})
+
+    return body
+
+
+async def test_a_cancelled_caller_still_gets_the_hooks_of_what_committed(
+    sqlite_store: Store,
+) -> None:
+    """The transaction cannot be stopped on its thread: it commits, and its after-commit
+    hooks run then (a handoff's slot must not be lost, nor given twice)."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    async def body(conn: AsyncConnection) -> None:
+        started.set()
+        release.wait(5)
+        await conn.execute(sa.insert(_NOTES), {"body": "kept"})
+        after_commit(conn, lambda: calls.append("committed"))
+        on_rollback(conn, lambda: calls.append("rolled back"))
+
+    caller = asyncio.create_task(sqlite_store.db.transact(body))
+    await asyncio.to_thread(started.wait, 5)
+    caller.cancel()
+    await asyncio.sleep(0.05)
+    assert calls == []
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    async with asyncio.timeout(5):
+        while not calls:
+            await asyncio.sleep(0.01)
+    assert calls == ["committed"]
+    assert await _bodies(sqlite_store) == ["kept"]
+
+
+async def test_write_and_transact_take_turns(sqlite_store: Store) -> None:
+    """Both kinds of write transaction queue in-process: with a 200 ms busy timeout, none
+    waits for SQLite's lock however they overlap."""
+
+    async def through_write(i: int) -> None:
+        async with sqlite_store.db.write() as conn:
+            await conn.execute(sa.insert(_NOTES), {"body": f"w{i}"})
+            await asyncio.sleep(0.01)  # holds the write lock across an await
+
+    await asyncio.gather(
+        *(through_write(i) for i in range(20)),
+        *(sqlite_store.db.transact(_insert(f"t{i}")) for i in range(20)),
+    )
+    assert len(await _bodies(sqlite_store)) == 40
+
+
+async def test_a_locked_database_is_unavailable_and_the_writer_recovers(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "writer.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(Unavailable) as refused:
+            await sqlite_store.db.transact(_insert("blocked"))
+        assert "database is locked" in refused.value.reason
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await sqlite_store.db.transact(_insert("after"))
+    assert await _bodies(sqlite_store) == ["after"]
+
+
+async def test_postgresql_runs_the_body_in_an_ordinary_write(store: Store) -> None:
+    """The same body on either backend (on PostgreSQL through `write`)."""
+    calls: list[str] = []
+
+    async def body(conn: AsyncConnection) -> int:
+        after_commit(conn, lambda: calls.append("committed"))
+        return int(await conn.scalar(sa.select(sa.literal(41) + 1)) or 0)
+
+    assert await store.db.transact(body) == 42
+    assert calls == ["committed"]
