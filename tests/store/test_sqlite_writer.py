@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,13 +29,13 @@ _NOTES = sa.table("writer_notes", sa.column("id", sa.Integer), sa.column("body",
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> Store:
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     store = open_store(
         f"sqlite+aiosqlite:///{tmp_path / 'writer.db'}", DatabaseSettings(busy_timeout_ms=200)
     )
     async with store.db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE writer_notes (id INTEGER PRIMARY KEY, body TEXT)"))
-    yield store  # type: ignore[misc]
+    yield store
     await store.close()
 
 
@@ -89,7 +91,7 @@ async def test_a_body_that_awaits_anything_else_is_refused_and_rolled_back(
     assert await _bodies(sqlite_store) == ["after"]
 
 
-def _insert(text: str):  # type: ignore[no-untyped-def]
+def _insert(text: str) -> Callable[[AsyncConnection], Coroutine[Any, Any, None]]:
     async def body(conn: AsyncConnection) -> None:
         await conn.execute(sa.insert(_NOTES), {"body": text})
 
@@ -103,12 +105,14 @@ async def test_a_cancelled_caller_still_gets_the_hooks_of_what_committed(
     hooks run then (a handoff's slot must not be lost, nor given twice)."""
     started, release = threading.Event(), threading.Event()
     calls: list[str] = []
+    ended = asyncio.Event()
 
     async def body(conn: AsyncConnection) -> None:
         started.set()
         release.wait(5)
         await conn.execute(sa.insert(_NOTES), {"body": "kept"})
         after_commit(conn, lambda: calls.append("committed"))
+        after_commit(conn, ended.set)
         on_rollback(conn, lambda: calls.append("rolled back"))
 
     caller = asyncio.create_task(sqlite_store.db.transact(body))
@@ -120,8 +124,7 @@ async def test_a_cancelled_caller_still_gets_the_hooks_of_what_committed(
     with pytest.raises(asyncio.CancelledError):
         await caller
     async with asyncio.timeout(5):
-        while not calls:
-            await asyncio.sleep(0.01)
+        await ended.wait()
     assert calls == ["committed"]
     assert await _bodies(sqlite_store) == ["kept"]
 
