@@ -130,6 +130,8 @@ async def main(n: int, burst: bool, url: str | None) -> dict[str, Any]:
             counts = Counts()
             for engine in {store.db.engines.write, store.db.engines.read}:
                 counts.attach(engine.sync_engine)
+            if store.db.engines.writer is not None:  # SQLite's writer thread
+                counts.attach(store.db.engines.writer.engine)
             cpu0, t0, threads0 = time.process_time(), time.perf_counter(), _thread_cpu()
             if burst:
                 await asyncio.gather(*(_submit(client, callback_url, "b", i) for i in range(n)))
