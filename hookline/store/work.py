@@ -110,10 +110,11 @@ class WorkStore:
     ) -> Task:
         """Extend the lease; only its holder may, and only while it lasts."""
         now = self._db.clock()
-        async with self._db.write() as conn:
+
+        async def extend(conn: AsyncConnection) -> sa.RowMapping | None:
             row = await load_for_update(conn, principal, task_id)
             check_holder(row, worker, principal, now)
-            updated = await first_row(
+            return await first_row(
                 conn,
                 sa.update(tasks)
                 .where(
@@ -124,6 +125,8 @@ class WorkStore:
                 .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
                 .returning(*tasks.c),
             )
+
+        updated = await self._db.transact(extend)
         if updated is None:
             raise not_held(task_id, worker)
         return task_from_row(updated)
@@ -133,10 +136,11 @@ class WorkStore:
     ) -> Task:
         """The lease holder completes the task with its response."""
         now = self._db.clock()
-        async with self._db.write() as conn:
+
+        async def complete(conn: AsyncConnection) -> sa.RowMapping:
             row = await load_for_update(conn, principal, task_id)
             check_holder(row, worker, principal, now)
-            row = await apply(
+            return await apply(
                 self._db,
                 conn,
                 row,
@@ -146,6 +150,8 @@ class WorkStore:
                 guards=held_by(worker, principal),
                 details={"attempt": row["attempts"]},
             )
+
+        row = await self._db.transact(complete)
         self._db.signals.tasks_changed([task_id])
         return task_from_row(row)
 
@@ -160,7 +166,8 @@ class WorkStore:
     ) -> Task:
         """The lease holder gives up: back to pending for another worker, or to error."""
         now = self._db.clock()
-        async with self._db.write() as conn:
+
+        async def fail(conn: AsyncConnection) -> sa.RowMapping:
             row = await load_for_update(conn, principal, task_id)
             check_holder(row, worker, principal, now)
             if retry:
@@ -173,18 +180,20 @@ class WorkStore:
                     guards=held_by(worker, principal),
                 )
                 await self._db.announce_work(conn)
-            else:
-                row = await apply(
-                    self._db,
-                    conn,
-                    row,
-                    Action.FAIL,
-                    actor=worker,
-                    error=error,
-                    reason=error,
-                    guards=held_by(worker, principal),
-                    details={"attempt": row["attempts"]},
-                )
+                return row
+            return await apply(
+                self._db,
+                conn,
+                row,
+                Action.FAIL,
+                actor=worker,
+                error=error,
+                reason=error,
+                guards=held_by(worker, principal),
+                details={"attempt": row["attempts"]},
+            )
+
+        row = await self._db.transact(fail)
         self._db.signals.tasks_changed([task_id])
         return task_from_row(row)
 
