@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import Misconfigured, StoreFailed, Unavailable
+from hookline.ids import ObjectIds
 from hookline.store.dialect import CALLBACKS_CHANNEL, WORK_CHANNEL, Engines, notify
 from hookline.store.signals import Signals
 
@@ -37,6 +38,11 @@ class Database:
     signals: Signals = field(default_factory=Signals)
     first_callback_delay_s: float = 0.0
     """callbacks.schedule_s[0]: the delay before a new delivery's first attempt."""
+    ids: ObjectIds = field(init=False)
+    """New object ids (tasks, deliveries, files), in the order this process makes them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", ObjectIds(self.random_bytes))
 
     @property
     def dialect(self) -> str:

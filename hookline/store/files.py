@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hookline.ids import new_object_id
 from hookline.models import Principal, StoredFile
 from hookline.store.base import Database
 from hookline.store.rows import first_row, found, from_row, in_scope
@@ -35,7 +34,7 @@ class FileStore:
     ) -> StoredFile:
         now = self._db.clock()
         values = {
-            "id": file_id or new_object_id(now, self._db.random_bytes),
+            "id": file_id or self._db.ids(now),
             "account_id": principal.account_id,
             "environment": principal.environment.value,
             "filename": filename,
@@ -52,7 +51,7 @@ class FileStore:
         return file_from_row(row)
 
     def new_file_id(self) -> str:
-        return new_object_id(self._db.clock(), self._db.random_bytes)
+        return self._db.ids(self._db.clock())
 
     async def get_file(self, principal: Principal, file_id: str) -> StoredFile:
         query = sa.select(files).where(*in_scope(files, principal), files.c.id == file_id)

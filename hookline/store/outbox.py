@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookline.ids import new_object_id
 from hookline.models import JSON, DeliveryStatus, Environment
 from hookline.serialize import task_json
 from hookline.store.base import Database, after_commit, on_rollback
@@ -51,7 +50,7 @@ def delivery_row(
     """A new pending delivery, first due after `first_callback_delay_s`."""
     now = db.clock()
     return {
-        "id": new_object_id(now, db.random_bytes),
+        "id": db.ids(now),
         "account_id": account_id,
         "environment": environment,
         "task_id": task_id,

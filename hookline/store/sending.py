@@ -7,6 +7,7 @@ mid-attempt goes back to pending when its lease expires (the lease sweep).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,27 +64,58 @@ def _attempt_text(attempt: AttemptRecord) -> str | None:
 _D = deliveries.c
 # Built once (see events._INSERT_EVENTS).
 _INSERT_ATTEMPTS = sa.insert(delivery_attempts)
-_SETTLE = (
-    sa.update(deliveries)
-    .where(
-        _D.id == sa.bindparam("w_id"),
-        _D.lease_owner == sa.bindparam("w_worker"),
-        _D.status == DeliveryStatus.DELIVERING.value,
+
+
+@functools.cache
+def _settle(size: int) -> sa.Update:
+    """The consequences of up to `size` attempts for their deliveries, in one statement
+    (built once per size, a power of two): each row's values by CASE on its id, every row
+    guarded by the sender's lease. Answers the rows it changed; slots beyond the batch
+    hold NULL ids, which match nothing."""
+    ids = [sa.bindparam(f"settle_id_{i}", type_=_D.id.type) for i in range(size)]
+
+    def per_row(name: str, column: sa.Column[Any]) -> sa.Case[Any]:
+        whens = [
+            (_D.id == ids[i], sa.bindparam(f"set_{name}_{i}", type_=column.type))
+            for i in range(size)
+        ]
+        return sa.case(*whens, else_=column)
+
+    return (
+        sa.update(deliveries)
+        .where(
+            _D.id.in_(ids),
+            _D.lease_owner == sa.bindparam("settle_worker"),
+            _D.status == DeliveryStatus.DELIVERING.value,
+        )
+        .values(
+            status=per_row("status", _D.status),
+            next_attempt_at=per_row("next_attempt_at", _D.next_attempt_at),
+            last_status_code=per_row("last_status_code", _D.last_status_code),
+            attempts=_D.attempts + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=sa.bindparam("settle_now", type_=_D.updated_at.type),
+        )
+        .returning(_D.id, _D.task_id, _D.attempts, _D.account_id, _D.environment)
     )
-    .values(
-        status=sa.bindparam("v_status"),
-        next_attempt_at=sa.bindparam("v_next_attempt_at", type_=_D.next_attempt_at.type),
-        last_status_code=sa.bindparam("v_last_status_code"),
-        attempts=_D.attempts + 1,
-        lease_owner=None,
-        lease_expires_at=None,
-        updated_at=sa.bindparam("v_now", type_=_D.updated_at.type),
-    )
-)
-"""An attempt's consequence for its delivery, guarded by the sender's lease."""
-_FINAL = sa.select(_D.id, _D.task_id, _D.attempts, _D.account_id, _D.environment).where(
-    _D.id.in_(sa.bindparam("ids", expanding=True)), _D.task_id.is_not(None)
-)
+
+
+def _settle_params(
+    worker: str, attempts: Sequence[AttemptRecord], size: int, now: datetime
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"settle_worker": worker, "settle_now": now}
+    for i in range(size):
+        o = attempts[i] if i < len(attempts) else None
+        params[f"settle_id_{i}"] = o.delivery_id if o else None
+        params[f"set_status_{i}"] = (
+            _STATUS_AFTER.get(o.next, DeliveryStatus.PENDING).value if o else None
+        )
+        params[f"set_next_attempt_at_{i}"] = o.next_attempt_at if o else None
+        params[f"set_last_status_code_{i}"] = o.status_code if o else None
+    return params
+
+
 _DELIVERED = (
     sa.update(tasks)
     .where(tasks.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -160,22 +192,18 @@ class DeliverySender:
             }
             for _, o in items
         ]
-        params = [
-            {
-                "w_id": o.delivery_id,
-                "w_worker": worker,
-                "v_status": _STATUS_AFTER.get(o.next, DeliveryStatus.PENDING).value,
-                "v_next_attempt_at": o.next_attempt_at,
-                "v_last_status_code": o.status_code,
-                "v_now": now,
-            }
-            for worker, o in items
-        ]
+        by_worker: dict[str, list[AttemptRecord]] = {}
+        for worker, o in items:
+            by_worker.setdefault(worker, []).append(o)
 
         async def store(conn: AsyncConnection) -> None:
             await conn.execute(_INSERT_ATTEMPTS, attempts_rows)
-            await conn.execute(_SETTLE, params)
-            await _task_consequences(conn, [o for _, o in items], now)
+            for worker, attempts in by_worker.items():
+                size = 1 << (len(attempts) - 1).bit_length()
+                settled = await conn.execute(
+                    _settle(size), _settle_params(worker, attempts, size, now)
+                )
+                await _task_consequences(conn, attempts, settled.mappings().all(), now)
 
         await self._db.transact(store)
         return [None] * len(items)
@@ -246,13 +274,18 @@ async def signed(
 
 
 async def _task_consequences(
-    conn: AsyncConnection, attempts: Sequence[AttemptRecord], now: datetime
+    conn: AsyncConnection,
+    attempts: Sequence[AttemptRecord],
+    settled: Sequence[sa.RowMapping],
+    now: datetime,
 ) -> None:
-    """callback_completed and the trail's callback_delivered / callback_failed events."""
+    """callback_completed and the trail's callback_delivered / callback_failed events, for
+    the task deliveries whose attempt was their last (`settled`: the rows the lease-guarded
+    update changed; a sender that lost its lease changes nothing, and records no event)."""
     final = {o.delivery_id: o for o in attempts if o.next in _STATUS_AFTER}
-    if not final:
+    rows = [r for r in settled if r["id"] in final and r["task_id"] is not None]
+    if not rows:
         return
-    rows = (await conn.execute(_FINAL, {"ids": list(final)})).mappings().all()
     delivered = [r["task_id"] for r in rows if final[r["id"]].next == Next.SUCCEEDED]
     if delivered:
         await conn.execute(_DELIVERED, {"ids": delivered})

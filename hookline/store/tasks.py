@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.errors import DuplicateUniqueId, NotFound, StoreFailed
-from hookline.ids import new_object_id
 from hookline.models import JSON, NewTask, Principal, Task, TaskFilter, TaskPage, TaskStatus
 from hookline.store.base import Database
 from hookline.store.dialect import insert, json_array_overlaps
@@ -109,7 +108,7 @@ class TaskStore:
             inline, completed_response = _run_inline(self._db.signals.inline.get(new.type), new)
         completed = completed_response is not None
         values = {
-            "id": new_object_id(now, self._db.random_bytes),
+            "id": self._db.ids(now),
             "account_id": principal.account_id,
             "environment": principal.environment.value,
             "type": new.type,

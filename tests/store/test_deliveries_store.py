@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
-from hookline.models import ALL_SCOPES, DeliveryStatus, Environment
+from hookline.models import ALL_SCOPES, DeliveryStatus, Environment, EventFilter
+from hookline.schedule import Next
 from hookline.store import open_store
-from hookline.store.sending import LEASE_SWEEP_S
+from hookline.store.sending import LEASE_SWEEP_S, AttemptRecord
 from tests.store.conftest import task_with_callback
 
 
@@ -62,3 +64,117 @@ async def test_claim_takes_due_deliveries_oldest_first_up_to_the_limit(own_datab
         await store.close()
     assert [d.id for d in claimed] == created[:2]
     assert [d.id for d in rest] == created[2:]
+
+
+async def test_a_sender_that_lost_its_lease_records_its_attempt_and_nothing_else(
+    own_database: str,
+) -> None:
+    """Its lease expired and another sender took the delivery over: the late attempt is kept
+    in the attempt log, but changes neither the delivery nor the task, and the trail gets one
+    callback_delivered, from the sender that holds the delivery."""
+    now = [datetime.now().astimezone()]
+    store = open_store(own_database, clock=lambda: now[0])
+    try:
+        await store.migrate()
+        key = await store.accounts.create_key(
+            account="late", environment=Environment.TEST, scopes=ALL_SCOPES
+        )
+        who = await store.accounts.authenticate(key)
+        assert who is not None
+        task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
+        [late] = await store.deliveries.claim(worker="late", limit=10, lease_s=30)
+        now[0] += timedelta(seconds=30 + LEASE_SWEEP_S + 1)
+        [current] = await store.deliveries.claim(worker="current", limit=10, lease_s=30)
+        assert current.id == late.id
+
+        await store.deliveries.record("late", _succeeded(late.id, now[0]))
+        [delivery] = await store.deliveries.for_task(who, task.id)
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERING, 0)
+        assert not (await store.tasks.get(who, task.id)).callback_completed
+
+        await store.deliveries.record("current", _succeeded(current.id, now[0]))
+        [delivery] = await store.deliveries.for_task(who, task.id)
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
+        assert (await store.tasks.get(who, task.id)).callback_completed
+        events, _ = await store.events.events(
+            who, EventFilter(task_id=task.id), after_id=None, limit=100
+        )
+        assert [e.action for e in events].count("callback_delivered") == 1
+    finally:
+        await store.close()
+
+
+async def test_attempts_recorded_together_each_settle_their_own_delivery(
+    own_database: str,
+) -> None:
+    """One record batch of three (the statement is sized in powers of two: one slot left
+    empty): each delivery gets its own outcome."""
+    store = open_store(own_database)
+    try:
+        await store.migrate()
+        key = await store.accounts.create_key(
+            account="batch", environment=Environment.TEST, scopes=ALL_SCOPES
+        )
+        who = await store.accounts.authenticate(key)
+        assert who is not None
+        created = [
+            await store.tasks.create(who, task_with_callback(), completed_response={"ok": i})
+            for i in range(3)
+        ]
+        claimed = await store.deliveries.claim(worker="w", limit=10, lease_s=30)
+        assert len(claimed) == 3
+        at = datetime.now().astimezone()
+        retry_at = at + timedelta(seconds=5)
+        outcomes = [
+            _succeeded(claimed[0].id, at),
+            AttemptRecord(
+                delivery_id=claimed[1].id,
+                at=at,
+                status_code=500,
+                error=None,
+                duration_ms=1.0,
+                body="no",
+                next=Next.SEND_AGAIN,
+                next_attempt_at=retry_at,
+            ),
+            AttemptRecord(
+                delivery_id=claimed[2].id,
+                at=at,
+                status_code=410,
+                error=None,
+                duration_ms=1.0,
+                body="gone",
+                next=Next.FAILED,
+                next_attempt_at=None,
+                reason="gone",
+            ),
+        ]
+        await asyncio.gather(*(store.deliveries.record("w", o) for o in outcomes))
+        by_id = {}
+        for task in created:
+            [delivery] = await store.deliveries.for_task(who, task.id)
+            by_id[delivery.id] = delivery
+        got = [by_id[c.id] for c in claimed]
+        assert [d.status for d in got] == [
+            DeliveryStatus.SUCCEEDED,
+            DeliveryStatus.PENDING,
+            DeliveryStatus.FAILED,
+        ]
+        assert [d.last_status_code for d in got] == [200, 500, 410]
+        assert got[1].next_attempt_at == retry_at
+        assert all(d.attempts == 1 for d in got)
+    finally:
+        await store.close()
+
+
+def _succeeded(delivery_id: str, at: datetime) -> AttemptRecord:
+    return AttemptRecord(
+        delivery_id=delivery_id,
+        at=at,
+        status_code=200,
+        error=None,
+        duration_ms=1.0,
+        body="ok",
+        next=Next.SUCCEEDED,
+        next_attempt_at=None,
+    )

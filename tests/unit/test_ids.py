@@ -12,6 +12,7 @@ import pytest
 from hookline.ids import (
     KEY_ID_HEX,
     KEY_SECRET_HEX,
+    ObjectIds,
     ParsedKey,
     hash_api_key,
     is_object_id,
@@ -72,6 +73,25 @@ def test_new_object_ids_in_one_millisecond_differ_by_random_part() -> None:
 
     assert first != second
     assert first[:12] == second[:12]
+
+
+def test_ids_made_in_one_millisecond_follow_each_other() -> None:
+    """However the random part falls, a process's ids sort in the order it made them."""
+    ids = ObjectIds(lambda n: bytes(range(0xFF, 0xFF - n, -1)))  # random part falls each time
+    made = [ids(T0) for _ in range(5)]
+
+    assert sorted(made) == made
+    assert len(set(made)) == 5
+    assert all(object_id[:12] == made[0][:12] for object_id in made)
+    assert all(is_object_id(object_id) for object_id in made)
+
+
+def test_ids_keep_increasing_when_the_clock_steps_back() -> None:
+    ids = ObjectIds(fixed_bytes(0x80))
+    later, earlier = ids(T0 + timedelta(seconds=1)), ids(T0)
+
+    assert earlier > later
+    assert ids(T0 + timedelta(seconds=2)) > earlier  # and time moves them on again
 
 
 @pytest.mark.parametrize(
