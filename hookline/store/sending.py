@@ -66,6 +66,10 @@ _D = deliveries.c
 _INSERT_ATTEMPTS = sa.insert(delivery_attempts)
 
 
+_SETTLE_MAX = 32
+"""The most attempts one settling statement takes: six sizes are built, none large."""
+
+
 @functools.cache
 def _settle(size: int) -> sa.Update:
     """The consequences of up to `size` attempts for their deliveries, in one statement
@@ -198,12 +202,14 @@ class DeliverySender:
 
         async def store(conn: AsyncConnection) -> None:
             await conn.execute(_INSERT_ATTEMPTS, attempts_rows)
-            for worker, attempts in by_worker.items():
-                size = 1 << (len(attempts) - 1).bit_length()
-                settled = await conn.execute(
-                    _settle(size), _settle_params(worker, attempts, size, now)
-                )
-                await _task_consequences(conn, attempts, settled.mappings().all(), now)
+            for worker, all_attempts in by_worker.items():
+                for start in range(0, len(all_attempts), _SETTLE_MAX):
+                    attempts = all_attempts[start : start + _SETTLE_MAX]
+                    size = 1 << (len(attempts) - 1).bit_length()
+                    settled = await conn.execute(
+                        _settle(size), _settle_params(worker, attempts, size, now)
+                    )
+                    await _task_consequences(conn, attempts, settled.mappings().all(), now)
 
         await self._db.transact(store)
         return [None] * len(items)

@@ -178,3 +178,31 @@ def _succeeded(delivery_id: str, at: datetime) -> AttemptRecord:
         next=Next.SUCCEEDED,
         next_attempt_at=None,
     )
+
+
+async def test_a_batch_larger_than_one_statement_settles_every_delivery(
+    own_database: str,
+) -> None:
+    """40 attempts recorded together: two settling statements (32 + 8), one transaction."""
+    store = open_store(own_database)
+    try:
+        await store.migrate()
+        key = await store.accounts.create_key(
+            account="wide", environment=Environment.TEST, scopes=ALL_SCOPES
+        )
+        who = await store.accounts.authenticate(key)
+        assert who is not None
+        created = [
+            await store.tasks.create(who, task_with_callback(), completed_response={"ok": i})
+            for i in range(40)
+        ]
+        claimed = await store.deliveries.claim(worker="w", limit=100, lease_s=30)
+        assert len(claimed) == 40
+        at = datetime.now().astimezone()
+        await asyncio.gather(*(store.deliveries.record("w", _succeeded(c.id, at)) for c in claimed))
+        for task in created:
+            [delivery] = await store.deliveries.for_task(who, task.id)
+            assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
+            assert (await store.tasks.get(who, task.id)).callback_completed
+    finally:
+        await store.close()
