@@ -133,6 +133,11 @@ class SQLiteWriter:
 
     async def close(self) -> None:
         """Close the connection (on its thread) and stop the thread."""
+        if self._turns is None:  # never used (most CLI commands): no thread to start
+            self._closed.set()
+            self._executor.shutdown(wait=True)
+            self.engine.dispose()
+            return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)

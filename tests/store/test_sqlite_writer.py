@@ -171,3 +171,28 @@ async def test_postgresql_runs_the_body_in_an_ordinary_write(store: Store) -> No
 
     assert await store.db.transact(body) == 42
     assert calls == ["committed"]
+
+
+async def test_a_store_that_never_wrote_closes_without_starting_the_thread(
+    tmp_path: Path,
+) -> None:
+    before = set(threading.enumerate())
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    await store.close()
+    assert not _writer_threads(set(threading.enumerate()) - before)
+
+
+async def test_the_thread_ends_when_the_store_closes(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'used.db'}")
+    async with store.db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE writer_notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    await store.db.transact(_insert("x"))
+    writers = _writer_threads(set(threading.enumerate()) - before)
+    assert writers
+    await store.close()
+    assert not any(t.is_alive() for t in writers)
+
+
+def _writer_threads(threads: set[threading.Thread]) -> list[threading.Thread]:
+    return [t for t in threads if t.name.startswith("hookline-sqlite-writer")]
