@@ -2,12 +2,11 @@
 
 Through SQLAlchemy's asyncio layer every statement is a greenlet switch and a
 round trip to aiosqlite's thread, and a transaction's BEGIN and COMMIT are two
-more: about 1 ms of CPU for an empty transaction and 0.3-0.5 ms per statement
-on this project's small statements, against some 50 µs for the same statement
-through SQLAlchemy's synchronous engine (`bench/cost.py`, and the figures in
-README's Performance section). `SQLiteWriter.run` gives a transaction's whole
-body to one thread that owns a synchronous connection: one round trip for the
-transaction, and no greenlets.
+more: a two-statement transaction cost 2.0 ms of CPU that way, and 0.5 ms run
+whole through SQLAlchemy's synchronous engine on one thread (measured on the
+development box; `bench/cost.py` counts a task's transactions and statements).
+`SQLiteWriter.run` gives a transaction's whole body to one thread that owns a
+synchronous connection: one round trip for the transaction, and no greenlets.
 
 A body is the same `async def body(conn)` the asyncio engine runs (see
 `Database.transact`), so the store's code is written once for both backends.

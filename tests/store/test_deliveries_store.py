@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from hookline.models import ALL_SCOPES, DeliveryStatus, Environment, EventFilter
+from hookline.models import DeliveryStatus, EventFilter
 from hookline.schedule import Next
 from hookline.store import open_store
-from hookline.store.sending import LEASE_SWEEP_S, AttemptRecord
-from tests.store.conftest import task_with_callback
+from hookline.store.sending import LEASE_SWEEP_S
+from tests.store.conftest import attempt, sandbox, task_with_callback
 
 
 async def test_expired_delivery_lease_is_claimed_again(own_database: str) -> None:
@@ -16,12 +16,7 @@ async def test_expired_delivery_lease_is_claimed_again(own_database: str) -> Non
     store = open_store(own_database, clock=lambda: now[0])
     other = open_store(own_database, clock=lambda: now[0])
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="leases", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "leases")
         task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
         [first] = await store.deliveries.claim(worker="dead", limit=10, lease_s=30)
         assert first.attempts == 0
@@ -46,12 +41,7 @@ async def test_claim_takes_due_deliveries_oldest_first_up_to_the_limit(own_datab
     now = [datetime.now().astimezone()]
     store = open_store(own_database, clock=lambda: now[0])
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="order", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "order")
         created = []
         for _ in range(3):
             task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
@@ -75,24 +65,19 @@ async def test_a_sender_that_lost_its_lease_records_its_attempt_and_nothing_else
     now = [datetime.now().astimezone()]
     store = open_store(own_database, clock=lambda: now[0])
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="late", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "late")
         task = await store.tasks.create(who, task_with_callback(), completed_response={"ok": 1})
         [late] = await store.deliveries.claim(worker="late", limit=10, lease_s=30)
         now[0] += timedelta(seconds=30 + LEASE_SWEEP_S + 1)
         [current] = await store.deliveries.claim(worker="current", limit=10, lease_s=30)
         assert current.id == late.id
 
-        await store.deliveries.record("late", _succeeded(late.id, now[0]))
+        await store.deliveries.record("late", attempt(late.id, now[0]))
         [delivery] = await store.deliveries.for_task(who, task.id)
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERING, 0)
         assert not (await store.tasks.get(who, task.id)).callback_completed
 
-        await store.deliveries.record("current", _succeeded(current.id, now[0]))
+        await store.deliveries.record("current", attempt(current.id, now[0]))
         [delivery] = await store.deliveries.for_task(who, task.id)
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
         assert (await store.tasks.get(who, task.id)).callback_completed
@@ -111,12 +96,7 @@ async def test_attempts_recorded_together_each_settle_their_own_delivery(
     empty): each delivery gets its own outcome."""
     store = open_store(own_database)
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="batch", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "batch")
         created = [
             await store.tasks.create(who, task_with_callback(), completed_response={"ok": i})
             for i in range(3)
@@ -126,28 +106,11 @@ async def test_attempts_recorded_together_each_settle_their_own_delivery(
         at = datetime.now().astimezone()
         retry_at = at + timedelta(seconds=5)
         outcomes = [
-            _succeeded(claimed[0].id, at),
-            AttemptRecord(
-                delivery_id=claimed[1].id,
-                at=at,
-                status_code=500,
-                error=None,
-                duration_ms=1.0,
-                body="no",
-                next=Next.SEND_AGAIN,
-                next_attempt_at=retry_at,
+            attempt(claimed[0].id, at),
+            attempt(
+                claimed[1].id, at, status_code=500, next=Next.SEND_AGAIN, next_attempt_at=retry_at
             ),
-            AttemptRecord(
-                delivery_id=claimed[2].id,
-                at=at,
-                status_code=410,
-                error=None,
-                duration_ms=1.0,
-                body="gone",
-                next=Next.FAILED,
-                next_attempt_at=None,
-                reason="gone",
-            ),
+            attempt(claimed[2].id, at, status_code=410, next=Next.FAILED, reason="gone"),
         ]
         await asyncio.gather(*(store.deliveries.record("w", o) for o in outcomes))
         by_id = {}
@@ -167,31 +130,13 @@ async def test_attempts_recorded_together_each_settle_their_own_delivery(
         await store.close()
 
 
-def _succeeded(delivery_id: str, at: datetime) -> AttemptRecord:
-    return AttemptRecord(
-        delivery_id=delivery_id,
-        at=at,
-        status_code=200,
-        error=None,
-        duration_ms=1.0,
-        body="ok",
-        next=Next.SUCCEEDED,
-        next_attempt_at=None,
-    )
-
-
 async def test_a_batch_larger_than_one_statement_settles_every_delivery(
     own_database: str,
 ) -> None:
     """40 attempts recorded together: two settling statements (32 + 8), one transaction."""
     store = open_store(own_database)
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="wide", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "wide")
         created = [
             await store.tasks.create(who, task_with_callback(), completed_response={"ok": i})
             for i in range(40)
@@ -199,7 +144,7 @@ async def test_a_batch_larger_than_one_statement_settles_every_delivery(
         claimed = await store.deliveries.claim(worker="w", limit=100, lease_s=30)
         assert len(claimed) == 40
         at = datetime.now().astimezone()
-        await asyncio.gather(*(store.deliveries.record("w", _succeeded(c.id, at)) for c in claimed))
+        await asyncio.gather(*(store.deliveries.record("w", attempt(c.id, at)) for c in claimed))
         for task in created:
             [delivery] = await store.deliveries.for_task(who, task.id)
             assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)

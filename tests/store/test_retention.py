@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hookline.models import ALL_SCOPES, Environment, Principal
+from hookline.models import Principal
 from hookline.schedule import Next
 from hookline.store import Store, open_store
 from hookline.store.sending import AttemptRecord
-from tests.store.conftest import task_with_callback
+from tests.store.conftest import sandbox, task_with_callback
 
 
 async def delivered(store: Store, who: Principal, at: datetime) -> str:
@@ -36,12 +36,7 @@ async def test_old_attempts_are_pruned_and_recent_ones_kept(own_database: str) -
     old_store = open_store(own_database, clock=lambda: long_ago)
     store = open_store(own_database)
     try:
-        await store.migrate()
-        key = await store.accounts.create_key(
-            account="retention", environment=Environment.TEST, scopes=ALL_SCOPES
-        )
-        who = await store.accounts.authenticate(key)
-        assert who is not None
+        who = await sandbox(store, "retention")
         old = await delivered(old_store, who, long_ago)
         recent = await delivered(store, who, store.db.clock())
         pruned = await store.deliveries.prune_attempts(older_than=long_ago + timedelta(days=1))

@@ -161,8 +161,8 @@ async def test_a_locked_database_is_unavailable_and_the_writer_recovers(
     assert await _bodies(sqlite_store) == ["after"]
 
 
-async def test_postgresql_runs_the_body_in_an_ordinary_write(store: Store) -> None:
-    """The same body on either backend (on PostgreSQL through `write`)."""
+async def test_the_same_body_runs_on_either_backend(store: Store) -> None:
+    """On SQLite on the writer's thread, on PostgreSQL through `write`."""
     calls: list[str] = []
 
     async def body(conn: AsyncConnection) -> int:
