@@ -34,13 +34,10 @@ from hookline.ingress.schema_parts import (
     optional,
     string,
 )
-from hookline.ingress.tasks import MAX_WAIT_S
+from hookline.ingress.tasks import MAX_AUDIT_TIME_S, MAX_WAIT_S
 from hookline.ingress.work import MAX_LEASE_S
 from hookline.models import BatchStatus, DeliveryStatus, ReviewResult, TaskStatus
 from hookline.submission import MAX_NAME_LENGTH, MAX_UNIQUE_ID_LENGTH
-
-MAX_SECONDS = 10**9
-"""A bound on durations in seconds (about 31 years)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +153,7 @@ _AUDIT = object_of(
     accepted=BOOL,
     result=enum_of([r.value for r in ReviewResult]),
     comments=optional(string()),
-    audit_time_secs=optional({"type": "number", "minimum": 0, "maximum": MAX_SECONDS}),
+    audit_time_secs=optional({"type": "number", "minimum": 0, "maximum": MAX_AUDIT_TIME_S}),
     response=ANY,
 ) | {
     "description": (
