@@ -14,6 +14,7 @@ out of the claim) under a global one, and pooled keep-alive connections.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import socket
 import threading
@@ -131,6 +132,7 @@ class CallbackSender:
         self._metrics = metrics or Metrics()
         self._settings = settings
         self._allowed = parse_networks(settings.allow_networks)
+        self._target = functools.lru_cache(maxsize=1024)(self._target_of)
         self.worker = worker
         self._clock = clock or store.db.clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -310,13 +312,22 @@ class CallbackSender:
                 next=step.next.value,
             )
 
-    async def _post(self, delivery: DueDelivery, now: datetime) -> tuple[AttemptResult, str | None]:
+    def _target_of(self, url: str) -> tuple[yarl.URL | None, str | None]:
+        """The URL as aiohttp sends it, and why its host is refused before any connection
+        (or None); without a URL, why it is not one. Kept per URL (`_target`): what
+        decides does not change while the sender runs, and a receiver gets many."""
         try:
             # The host as aiohttp will see it (yarl normalizes, e.g. fullwidth digits to ASCII).
-            host = yarl.URL(delivery.url).host or ""
+            parsed = yarl.URL(url)
+            host = parsed.host or ""
         except ValueError as exc:
-            return AttemptResult(error=AttemptError.OTHER, detail=f"invalid URL: {exc}"), None
-        refusal = host_refusal(host, self._allowed)
+            return None, f"invalid URL: {exc}"
+        return parsed, host_refusal(host, self._allowed)
+
+    async def _post(self, delivery: DueDelivery, now: datetime) -> tuple[AttemptResult, str | None]:
+        target, refusal = self._target(delivery.url)
+        if target is None:
+            return AttemptResult(error=AttemptError.OTHER, detail=refusal), None
         if refusal is not None:
             return AttemptResult(error=AttemptError.BLOCKED, detail=refusal), None
         body = orjson.dumps(delivery.payload)
@@ -332,7 +343,7 @@ class CallbackSender:
         try:
             async with asyncio.timeout(timeout_s):
                 async with self._session.post(
-                    delivery.url,
+                    target,
                     data=body,
                     headers=headers,
                     allow_redirects=False,
