@@ -1,10 +1,12 @@
 """What one task costs from create to delivered: transactions, statements, rows, CPU.
 
 Runs the whole pipeline in one process (the ASGI app through httpx, the
-dispatcher, the callback sender, a local receiver on 127.0.0.1) and counts,
-with SQLAlchemy's engine events, what the database sees while N tasks go
-through one at a time (no overlap: a task's cost is not shared with another's,
-which is the low-load case) or all at once (`--burst`).
+dispatcher, the callback sender, a local receiver on 127.0.0.1) and counts
+what the database sees while N tasks go through one at a time (no overlap: a
+task's cost is not shared with another's, which is the low-load case) or all
+at once (`--burst`). SQLAlchemy's engine events count the asyncio engine's
+statements; SQLite's writer thread is counted by SQLite itself (its trace
+callback: each row of an executemany is one statement, as SQLite runs it).
 
     python bench/cost.py [--n 200] [--burst] [--url sqlite+aiosqlite:///PATH]
 
@@ -44,6 +46,37 @@ class Counts:
         self.rows = 0
         self.connects = 0
         self.kinds: collections.Counter[str] = collections.Counter()
+
+    def reset(self) -> None:
+        self.statements = self.transactions = self.rows = self.connects = 0
+        self.kinds.clear()
+
+    def attach_writer(self, engine: Any) -> None:
+        """SQLite's writer thread runs most statements on the sqlite3 cursor itself, past
+        SQLAlchemy's events (`store/sqlite_plans.py`): count what SQLite is asked to run
+        (its trace callback, BEGIN and COMMIT included) and the rows it changed."""
+        changes: dict[int, int] = {}
+
+        def traced(statement: str) -> None:
+            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+                self.statements += 1
+            self.kinds[_kind(statement)] += 1
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _r: Any) -> None:
+            self.connects += 1
+            dbapi_conn.set_trace_callback(traced)
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn: Any) -> None:
+            self.transactions += 1
+            driver = conn.connection.driver_connection
+            self.rows += driver.total_changes - changes.get(id(driver), 0)
+            changes[id(driver)] = driver.total_changes
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(_c: Any) -> None:
+            self.transactions += 1
 
     def attach(self, engine: Any) -> None:
         @event.listens_for(engine, "after_cursor_execute")
@@ -121,17 +154,18 @@ async def main(n: int, burst: bool, url: str | None) -> dict[str, Any]:
         loops = [asyncio.create_task(sender.run(stop)), asyncio.create_task(dispatcher.run(stop))]
         app = create_app(store=store, settings=settings)
         transport = httpx.ASGITransport(app=app)
+        counts = Counts()
+        for engine in {store.db.engines.write, store.db.engines.read}:
+            counts.attach(engine.sync_engine)
+        if store.db.engines.writer is not None:  # SQLite's writer thread
+            counts.attach_writer(store.db.engines.writer.engine)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://hookline", auth=(key, "")
         ) as client:
             await _submit(client, callback_url, "warm", 0)
             await asyncio.sleep(0.5)
             delivered.clear()
-            counts = Counts()
-            for engine in {store.db.engines.write, store.db.engines.read}:
-                counts.attach(engine.sync_engine)
-            if store.db.engines.writer is not None:  # SQLite's writer thread
-                counts.attach(store.db.engines.writer.engine)
+            counts.reset()
             cpu0, t0, threads0 = time.process_time(), time.perf_counter(), _thread_cpu()
             if burst:
                 await asyncio.gather(*(_submit(client, callback_url, "b", i) for i in range(n)))

@@ -22,6 +22,7 @@ from hookline.models import (
 )
 from hookline.store.base import Database
 from hookline.store.rows import from_row, in_scope, task_from_row
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import audits, task_events, tasks
 
 SYSTEM = "system"
@@ -54,7 +55,7 @@ def event_row(
     }
 
 
-_INSERT_EVENTS = sa.insert(task_events)
+_INSERT_EVENTS = prepared(sa.insert(task_events))
 """Built once, like every statement on the pipeline's path: SQLAlchemy computes a statement's
 cache key once per object, and building and keying one costs more than running it."""
 

@@ -20,6 +20,7 @@ from hookline.errors import Conflict
 from hookline.lifecycle import Action
 from hookline.models import Principal, SettleKind, Settlement, TaskStatus
 from hookline.store.events import event_row
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import tasks
 from hookline.store.transitions import row_transition, transition_event
 
@@ -73,7 +74,7 @@ async def update_leased(
 @functools.cache
 def _leased_update(columns: tuple[str, ...]) -> sa.Update:
     """`update_leased`'s statement for one set of columns, built once."""
-    return (
+    return prepared(
         sa.update(tasks)
         .where(
             tasks.c.id == sa.bindparam("w_id"),

@@ -22,6 +22,7 @@ from hookline.serialize import task_json
 from hookline.store.base import Database, after_commit, on_rollback
 from hookline.store.rows import task_from_row
 from hookline.store.sending import signed
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import deliveries
 
 
@@ -70,7 +71,7 @@ def delivery_row(
     }
 
 
-_INSERT = sa.insert(deliveries)
+_INSERT = prepared(sa.insert(deliveries))
 
 
 async def enqueue(db: Database, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

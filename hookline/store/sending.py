@@ -23,6 +23,7 @@ from hookline.store.base import Database
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import all_rows
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import account_credentials, deliveries, delivery_attempts, tasks
 
 MAX_BODY_CHARS = 4096
@@ -63,7 +64,7 @@ def _attempt_text(attempt: AttemptRecord) -> str | None:
 
 _D = deliveries.c
 # Built once (see events._INSERT_EVENTS).
-_INSERT_ATTEMPTS = sa.insert(delivery_attempts)
+_INSERT_ATTEMPTS = prepared(sa.insert(delivery_attempts))
 
 
 _SETTLE_MAX = 32
@@ -85,7 +86,7 @@ def _settle(size: int) -> sa.Update:
         ]
         return sa.case(*whens, else_=column)
 
-    return (
+    return prepared(
         sa.update(deliveries)
         .where(
             _D.id.in_(ids),
@@ -120,13 +121,15 @@ def _settle_params(
     return params
 
 
-_DELIVERED = (
+_DELIVERED = prepared(
     sa.update(tasks)
     .where(tasks.c.id.in_(sa.bindparam("ids", expanding=True)))
     .values(callback_completed=True)
 )
-_CREDENTIALS = sa.select(account_credentials).where(
-    account_credentials.c.account_id.in_(sa.bindparam("ids", expanding=True))
+_CREDENTIALS = prepared(
+    sa.select(account_credentials).where(
+        account_credentials.c.account_id.in_(sa.bindparam("ids", expanding=True))
+    )
 )
 
 

@@ -23,6 +23,7 @@ once the transaction has ended; `signals.Handoff.take` is thread-safe.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.store.sqlite_plans import Plans, is_prepared
 
 T = TypeVar("T")
 Body = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
@@ -43,10 +46,12 @@ class ThreadConnection:
     """The part of `AsyncConnection` that transaction bodies use, over a synchronous
     connection, on the writer's thread: statements run when called."""
 
-    __slots__ = ("_sync",)
+    __slots__ = ("_driver", "_plans", "_sync")
 
-    def __init__(self, sync: sa.Connection) -> None:
+    def __init__(self, sync: sa.Connection, plans: Plans) -> None:
         self._sync = sync
+        self._plans = plans
+        self._driver = cast(sqlite3.Connection, sync.connection.driver_connection)
 
     @property
     def info(self) -> dict[Any, Any]:
@@ -57,13 +62,20 @@ class ThreadConnection:
         return self._sync.dialect
 
     async def execute(self, statement: sa.Executable, parameters: Any = None) -> Any:
-        return self._sync.execute(statement, parameters)
+        return self._run(statement, parameters)
 
     async def scalars(self, statement: sa.Executable, parameters: Any = None) -> Any:
-        return self._sync.scalars(statement, parameters)
+        return self._run(statement, parameters).scalars()
 
     async def scalar(self, statement: sa.Executable, parameters: Any = None) -> Any:
-        return self._sync.scalar(statement, parameters)
+        return self._run(statement, parameters).scalar()
+
+    def _run(self, statement: sa.Executable, parameters: Any) -> Any:
+        if is_prepared(statement):
+            answered = self._plans.run(self._driver, statement, parameters)
+            if answered is not None:
+                return answered
+        return self._sync.execute(statement, parameters)
 
 
 def finish(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -82,6 +94,7 @@ class SQLiteWriter:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._plans = Plans(engine.dialect)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hookline-sqlite-writer")
         self._conn: sa.Connection | None = None
         self._closed = threading.Event()
@@ -113,7 +126,7 @@ class SQLiteWriter:
             with conn.begin():
                 conn.info.update(info)
                 try:
-                    return finish(body(cast(AsyncConnection, ThreadConnection(conn))))
+                    return finish(body(cast(AsyncConnection, ThreadConnection(conn, self._plans))))
                 finally:
                     for key in info:
                         conn.info.pop(key, None)

@@ -22,6 +22,7 @@ from hookline.store.events import audits_of, event_row, record
 from hookline.store.group_commit import GroupCommit
 from hookline.store.rows import scoped, task_from_row
 from hookline.store.signals import Inline
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import tasks
 from hookline.store.transitions import tasks_finished
 
@@ -76,7 +77,7 @@ def _completed_event(row: sa.RowMapping, actor: str, **more: Any) -> dict[str, A
 @functools.cache
 def _insert_new(dialect: str) -> Any:
     """INSERT … ON CONFLICT (unique_id) DO NOTHING RETURNING *, built once per backend."""
-    return (
+    return prepared(
         insert(tasks, dialect)
         .on_conflict_do_nothing(
             index_elements=["account_id", "environment", "unique_id"],

@@ -42,6 +42,7 @@ from hookline.store.leases import (
     update_leased,
 )
 from hookline.store.rows import all_rows, first_row, scoped, task_from_row
+from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import tasks
 from hookline.store.transitions import apply, load_for_update, tasks_finished
 
@@ -331,7 +332,7 @@ class WorkStore:
 
 
 _T = tasks.c
-_LEASE = (
+_LEASE = prepared(
     sa.update(tasks)
     .where(_T.id.in_(sa.bindparam("ids", expanding=True)))
     .values(
@@ -344,14 +345,16 @@ _LEASE = (
     .returning(*tasks.c)
 )
 """A claim's lease on the candidates it found (`ids`), built once (see events._INSERT_EVENTS)."""
-_LOCKED = sa.select(tasks).where(_T.id.in_(sa.bindparam("ids", expanding=True))).with_for_update()
+_LOCKED = prepared(
+    sa.select(tasks).where(_T.id.in_(sa.bindparam("ids", expanding=True))).with_for_update()
+)
 """The rows of tasks being settled, locked until the settlement commits."""
 
 
 @functools.cache
 def _all_candidates(dialect: str, types: tuple[str, ...] | None) -> sa.Select[Any]:
     """`_candidates` of the dispatcher (every account), built once per backend and types."""
-    return _candidates(dialect, None, types)
+    return prepared(_candidates(dialect, None, types))
 
 
 def _candidates(
