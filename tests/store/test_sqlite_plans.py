@@ -84,7 +84,7 @@ def test_one_row_with_returning_answers_typed_mappings(conn: sa.Connection) -> N
 
 
 def test_in_lists_of_every_length_and_literals_answer_as_sqlalchemy(conn: sa.Connection) -> None:
-    conn.execute(INSERT, rows(5) + [{"id": "b0", "kind": "b", "at": NOW, "body": None}])
+    conn.execute(INSERT, [*rows(5), {"id": "b0", "kind": "b", "at": NOW, "body": None}])
     for ids in (["t01"], ["t00", "t03", "b0"], ["t04", "t02", "t01", "nope"]):
         mine = fast(conn, BY_IDS, {"ids": ids}).all()
         theirs = [tuple(r) for r in conn.execute(BY_IDS, {"ids": ids}).all()]
