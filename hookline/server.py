@@ -32,6 +32,10 @@ class Server(uvicorn.Server):
     """
 
     on_exit: Callable[[], None] | None = None
+    tick_s = 1.0
+    """How often the main loop refreshes the Date header and checks the request limit."""
+    _should_exit = False
+    _exiting: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     def __init__(
         self, config: uvicorn.Config, *, header_timeout_s: float, body_timeout_s: float
@@ -44,6 +48,30 @@ class Server(uvicorn.Server):
             header_timeout_s=header_timeout_s,
             body_timeout_s=body_timeout_s,
         )
+
+    @property
+    def should_exit(self) -> bool:
+        return self._should_exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._should_exit = value
+        if value and self._exiting is not None:
+            loop, exiting = self._exiting
+            loop.call_soon_threadsafe(exiting.set)  # from a signal handler too
+
+    async def main_loop(self) -> None:
+        """uvicorn's loop, but woken once a second (the Date header's resolution) rather
+        than ten times, and at once when told to exit: an idle server's wake-ups were
+        mostly this loop's."""
+        exiting = asyncio.Event()
+        self._exiting = (asyncio.get_running_loop(), exiting)
+        counter = 0  # `on_tick` refreshes the Date header when it is a multiple of ten
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864_000
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.tick_s):
+                    await exiting.wait()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

@@ -175,3 +175,34 @@ async def test_pipelined_requests_are_all_answered(base_url: str) -> None:
             answers.append(json.loads(await reader.readexactly(length)))
     writer.close()
     assert [a["size"] for a in answers] == [0, 0, 0]
+
+
+async def test_the_main_loop_exits_at_once_when_told_and_keeps_the_date_fresh() -> None:
+    """The loop waits `tick_s` between ticks, but a signal (here: another thread setting
+    should_exit, as uvicorn's handler does) ends the wait at once; each tick refreshes
+    the Date header."""
+    config = uvicorn.Config(app, log_config=None, lifespan="off")
+    server = Server(config, header_timeout_s=HEADER_TIMEOUT_S, body_timeout_s=BODY_TIMEOUT_S)
+    server.tick_s = 60.0  # without the wake-up, exiting would take a minute
+    ticks: list[int] = []
+    ticked = asyncio.Event()
+    on_tick = server.on_tick
+
+    async def counted(counter: int) -> bool:
+        ticks.append(counter)
+        ticked.set()
+        return await on_tick(counter)
+
+    server.on_tick = counted  # type: ignore[method-assign]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(10):
+        await ticked.wait()
+    assert ticks == [0]  # the first tick: the Date header is set
+    assert any(name == b"date" for name, _ in server.server_state.default_headers)
+    await asyncio.to_thread(setattr, server, "should_exit", True)
+    async with asyncio.timeout(10):
+        await serving
+    assert ticks == [0, 10]  # woken, it ticked once more and saw it should exit
