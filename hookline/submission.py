@@ -6,6 +6,7 @@ type's own fields, which come back nested under `params`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -78,6 +79,13 @@ def check_callback_url(value: str | None, key: str = "callback_url") -> str | No
     """
     if value is None or value == "":
         return None
+    return _checked_url(value, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_url(value: str, key: str) -> str:
+    """`check_callback_url` of a non-empty value; the URLs that pass are kept (a
+    submitter sends the same few again and again)."""
     if len(value) > 2048:
         raise Invalid(f"Field {key!r} is longer than 2048 characters")
     bad = next((c for c in value if c.isspace() or unicodedata.category(c) == "Cc"), None)

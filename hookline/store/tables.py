@@ -50,13 +50,22 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 def _sqlite_datetime_text(value: datetime | None) -> str | None:
     """SQLite DATETIME's own text form (microseconds always written, so text order is
     time order), in UTC."""
+    global _last_text  # a one-entry cache, replaced whole (so safe across threads)
     if value is None:
         return None
+    last = _last_text
+    if value is last[0]:
+        return last[1]  # a transaction's rows share their `now`: created_at, updated_at, at…
     if value.tzinfo is not UTC:
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    text = value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    _last_text = (value, text)
+    return text
+
+
+_last_text: tuple[datetime | None, str | None] = (None, None)
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
