@@ -69,7 +69,11 @@ def comma_list(values: Sequence[str]) -> Schema:
     )
 
 
-BLANKLESS = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+SPACE = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""The characters Python's `str.isspace` (and so `str.strip`) calls space, spelled out
+for a regex character class: `\\s` means less in ECMA-262 patterns (JSON Schema's, a
+client's) than in Python's (the server's), e.g. not U+0085."""
+BLANKLESS = rf"^[^\u0000]*[^{SPACE}\u0000][^\u0000]*$"
 """A required text field: at least one non-space character."""
 ANY: Schema = {"$ref": "#/components/schemas/JSONValue"}
 JSON_OBJECT: Schema = {
@@ -88,7 +92,11 @@ JSON_VALUE: Schema = {
 }
 TIME = string(format="date-time")
 NULLABLE_TIME = nullable(TIME)
-HTTP_URL = string(1, 2048, pattern=r"^https?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#][^\s\u0000]*)?$")
+HTTP_URL = string(
+    1,
+    2048,
+    pattern=rf"^https?://[A-Za-z0-9._~-]+(:[0-9]{{1,5}})?([/?#][^{SPACE}\x00-\x1f\x7f-\x9f]*)?$",
+)
 """What `check_callback_url` accepts, narrowed to what is easy to state: http(s) and a host."""
 NAME = string(1, MAX_NAME_LENGTH, pattern=BLANKLESS)
 _TAG = string(1, 200)
