@@ -8,7 +8,8 @@ plan then runs on the driver's cursor directly, which skips SQLAlchemy's
 per-execution work (cache-key lookup, execution context, parameter and result
 objects): that work cost more CPU than SQLite itself for these small statements.
 Errors are SQLAlchemy's, wrapped as it wraps them (an IntegrityError is still a
-`sqlalchemy.exc.IntegrityError`).
+`sqlalchemy.exc.IntegrityError`), and keep the engine's `hide_parameters`: a task's
+payload never lands in a log line through them.
 
 A statement that needs what a plan does not do (an empty IN list, Python-side
 defaults, several rows with RETURNING, parameters rendered into the SQL) goes
@@ -118,11 +119,6 @@ class Column:
             raise sa.exc.NoResultFound() if not self._items else sa.exc.MultipleResultsFound()
         return self._items[0]
 
-    def one_or_none(self) -> Any:
-        if len(self._items) > 1:
-            raise sa.exc.MultipleResultsFound()
-        return self._items[0] if self._items else None
-
 
 _Shape = tuple[int, tuple[str, ...]]
 """A statement (by identity: prepared ones live as long as the process) and its
@@ -133,8 +129,9 @@ _UNPLANNED: Any = object()
 class Plans:
     """The plans of one SQLite dialect, and running them on a sqlite3 connection."""
 
-    def __init__(self, dialect: sa.Dialect) -> None:
+    def __init__(self, dialect: sa.Dialect, *, hide_parameters: bool) -> None:
         self._dialect = dialect
+        self._hide_parameters = hide_parameters
         self._plans: dict[_Shape, Plan | None] = {}
         self._sized: dict[tuple[_Shape, tuple[int, ...]], str] = {}
 
@@ -242,7 +239,13 @@ class Plans:
             rowcount = cursor.rowcount
         except sqlite3.Error as exc:
             raise sa.exc.DBAPIError.instance(
-                sql, values, exc, sqlite3.Error, dialect=self._dialect
+                sql,
+                values,
+                exc,
+                sqlite3.Error,
+                hide_parameters=self._hide_parameters,
+                dialect=self._dialect,
+                ismulti=many,
             ) from exc
         finally:
             cursor.close()

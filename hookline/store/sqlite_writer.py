@@ -94,7 +94,7 @@ class SQLiteWriter:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._plans = Plans(engine.dialect)
+        self._plans = Plans(engine.dialect, hide_parameters=engine.hide_parameters)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hookline-sqlite-writer")
         self._conn: sa.Connection | None = None
         self._closed = threading.Event()

@@ -64,8 +64,9 @@ def rows(n: int, kind: str = "a") -> list[dict[str, Any]]:
     ]
 
 
-def fast(conn: sa.Connection, statement: Any, parameters: Any) -> Any:
-    return Plans(conn.dialect).run(conn.connection.driver_connection, statement, parameters)
+def fast(conn: sa.Connection, statement: Any, parameters: Any, *, hide: bool = False) -> Any:
+    plans = Plans(conn.dialect, hide_parameters=hide)
+    return plans.run(conn.connection.driver_connection, statement, parameters)
 
 
 def test_an_executemany_insert_writes_what_sqlalchemy_writes(conn: sa.Connection) -> None:
@@ -107,6 +108,30 @@ def test_a_constraint_failure_is_sqlalchemys_integrity_error(conn: sa.Connection
     fast(conn, INSERT, rows(1))
     with pytest.raises(sa.exc.IntegrityError, match="UNIQUE constraint failed"):
         fast(conn, INSERT, rows(1))
+
+
+def test_hidden_parameters_stay_out_of_the_error(conn: sa.Connection) -> None:
+    """The store's engines hide parameters (a task's payload); so do plans' errors."""
+    fast(conn, INSERT, rows(1))
+    with pytest.raises(sa.exc.IntegrityError) as failed:
+        fast(conn, INSERT, [{**rows(1)[0], "body": {"secret": "hunter2"}}], hide=True)
+    assert "hidden due to hide_parameters" in str(failed.value)
+    assert "hunter2" not in str(failed.value)
+
+
+def test_first_and_one_answer_like_sqlalchemys(conn: sa.Connection) -> None:
+    conn.execute(INSERT, rows(2))
+    assert fast(conn, BY_IDS, {"ids": ["t01"]}).first() == (
+        "t01",
+        NOW + timedelta(seconds=1),
+        {"i": 1},
+    )
+    assert fast(conn, BY_IDS, {"ids": ["t00"]}).mappings().one()["id"] == "t00"
+    assert fast(conn, BY_IDS, {"ids": ["nope"]}).mappings().first() is None
+    with pytest.raises(sa.exc.NoResultFound):
+        fast(conn, BY_IDS, {"ids": ["nope"]}).mappings().one()
+    with pytest.raises(sa.exc.MultipleResultsFound):
+        fast(conn, BY_IDS, {"ids": ["t00", "t01"]}).mappings().one()
 
 
 @pytest.mark.parametrize(
