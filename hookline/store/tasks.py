@@ -87,6 +87,15 @@ def _insert_new(dialect: str) -> Any:
     )
 
 
+_HOLDERS = prepared(
+    sa.select(tasks.c.unique_id, tasks.c.id).where(
+        tasks.c.account_id == sa.bindparam("account_id"),
+        tasks.c.environment == sa.bindparam("environment"),
+        tasks.c.unique_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
 class TaskStore:
     """Use cases: create a task (group-committed, unique_id dedup), read one, list a page."""
 
@@ -215,17 +224,24 @@ class TaskStore:
     async def _unique_id_holders(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     ) -> dict[tuple[int, str, str], str]:
-        """Which task holds each of these rows' unique_ids (named by DuplicateUniqueId)."""
-        if not rows:
-            return {}
-        keys = {(r["account_id"], r["environment"], r["unique_id"]) for r in rows}
-        query = sa.select(
-            tasks.c.account_id, tasks.c.environment, tasks.c.unique_id, tasks.c.id
-        ).where(
-            sa.tuple_(tasks.c.account_id, tasks.c.environment, tasks.c.unique_id).in_(list(keys))
-        )
-        found = (await conn.execute(query)).all()
-        return {(a, e, u): task_id for a, e, u, task_id in found}
+        """Which task holds each of these rows' unique_ids (named by DuplicateUniqueId).
+
+        One query per account and environment, on the unique index's columns: SQLite
+        reads `(a, e, u) IN ((…), …)` by scanning the whole table."""
+        wanted: dict[tuple[int, str], set[str]] = {}
+        for r in rows:
+            if r["unique_id"] is None:  # no conflict to name
+                continue
+            wanted.setdefault((r["account_id"], r["environment"]), set()).add(r["unique_id"])
+        holders: dict[tuple[int, str, str], str] = {}
+        for (account_id, environment), unique_ids in wanted.items():
+            found = await conn.execute(
+                _HOLDERS,
+                {"account_id": account_id, "environment": environment, "ids": sorted(unique_ids)},
+            )
+            for unique_id, task_id in found:
+                holders[(account_id, environment, unique_id)] = task_id
+        return holders
 
     async def get(self, principal: Principal, task_id: str) -> Task:
         async with self._db.read() as conn:

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from hookline.errors import DuplicateUniqueId, IllegalTransition, NotFound, StoreFailed
 from hookline.models import TaskFilter, TaskStatus
 from hookline.store import open_store
-from tests.conftest import Account, new_task
+from hookline.store.tables import metadata
+from hookline.store.tasks import _HOLDERS
+from tests.conftest import Account, AccountFactory, new_task
 
 
 async def test_timestamps_come_back_as_utc(database_url: str, account: Account) -> None:
@@ -45,6 +50,43 @@ async def test_concurrent_creates_with_one_unique_id_store_one_task(
     assert len(duplicates) == 49
     assert {d.task_id for d in duplicates} == {created[0].id}
     assert page.total == 1
+
+
+async def test_duplicates_in_one_batch_name_the_holder_of_their_own_scope(
+    database_url: str, account_factory: AccountFactory
+) -> None:
+    """One unique_id taken in two accounts' live and test environments: concurrent
+    duplicates of all four (one shared batch) each name the task of its own scope."""
+    first, second = await account_factory(), await account_factory()
+    scopes = [first.live, first.test, second.live, second.test]
+    store = open_store(database_url)
+    try:
+        holders = [await store.tasks.create(p, new_task(unique_id="shared")) for p in scopes]
+        results = await asyncio.gather(
+            *(store.tasks.create(p, new_task(unique_id="shared")) for p in scopes * 3),
+            return_exceptions=True,
+        )
+    finally:
+        await store.close()
+    assert all(isinstance(r, DuplicateUniqueId) for r in results), results
+    named = [r.task_id for r in results if isinstance(r, DuplicateUniqueId)]
+    assert named == [h.id for h in holders] * 3
+
+
+def test_the_holders_query_reads_the_unique_index_on_sqlite(tmp_path: Path) -> None:
+    """A duplicate's holder is found through the unique index, not a scan of every task."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    metadata.create_all(engine)
+    plan: list[Any] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        plan.extend(cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
+
+    with engine.connect() as conn:
+        conn.execute(_HOLDERS, {"account_id": 1, "environment": "live", "ids": ["a", "b"]})
+    engine.dispose()
+    assert any("USING INDEX uq_tasks_unique_id" in row[-1] for row in plan), plan
 
 
 async def test_cancel_is_guarded_by_status(database_url: str, account: Account) -> None:
