@@ -53,30 +53,26 @@ class Counts:
 
     def attach_writer(self, engine: Any) -> None:
         """SQLite's writer thread runs most statements on the sqlite3 cursor itself, past
-        SQLAlchemy's events (`store/sqlite_plans.py`): count what SQLite is asked to run
-        (its trace callback, BEGIN and COMMIT included) and the rows it changed."""
-        changes: dict[int, int] = {}
-
-        def traced(statement: str) -> None:
-            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-                self.statements += 1
-            self.kinds[_kind(statement)] += 1
+        SQLAlchemy's events (`store/sqlite_plans.py`), and opens and ends its transactions
+        there too: count what SQLite is asked to run (its trace callback, BEGIN and COMMIT
+        included), and the rows changed by each transaction it ends."""
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _r: Any) -> None:
             self.connects += 1
+            ended_at = [dbapi_conn.total_changes]
+
+            def traced(statement: str) -> None:
+                verb = statement.split(None, 1)[0].upper()
+                if verb in ("COMMIT", "ROLLBACK"):
+                    self.transactions += 1
+                    self.rows += dbapi_conn.total_changes - ended_at[0]
+                    ended_at[0] = dbapi_conn.total_changes
+                elif verb != "BEGIN":
+                    self.statements += 1
+                self.kinds[_kind(statement)] += 1
+
             dbapi_conn.set_trace_callback(traced)
-
-        @event.listens_for(engine, "commit")
-        def _commit(conn: Any) -> None:
-            self.transactions += 1
-            driver = conn.connection.driver_connection
-            self.rows += driver.total_changes - changes.get(id(driver), 0)
-            changes[id(driver)] = driver.total_changes
-
-        @event.listens_for(engine, "rollback")
-        def _rollback(_c: Any) -> None:
-            self.transactions += 1
 
     def attach(self, engine: Any) -> None:
         @event.listens_for(engine, "after_cursor_execute")

@@ -91,7 +91,11 @@ def _sqlite_engine(url: str, settings: DatabaseSettings, *, immediate: bool) -> 
         **_ENGINE,
     )
 
-    _configure_sqlite(engine.sync_engine, settings, immediate=immediate)
+    # A deferred transaction that reads then writes can fail with SQLITE_BUSY at once
+    # under WAL; writers take the lock up front.
+    _configure_sqlite(
+        engine.sync_engine, settings, begin="BEGIN IMMEDIATE" if immediate else "BEGIN"
+    )
     return engine
 
 
@@ -104,11 +108,12 @@ def _sqlite_writer(url: sa.URL, settings: DatabaseSettings) -> SQLiteWriter:
         connect_args={"timeout": settings.busy_timeout_ms / 1000, "check_same_thread": True},
         **_ENGINE,
     )
-    _configure_sqlite(engine, settings, immediate=True)
+    # No BEGIN from SQLAlchemy: the writer opens each transaction on the driver itself.
+    _configure_sqlite(engine, settings, begin=None)
     return SQLiteWriter(engine)
 
 
-def _configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, immediate: bool) -> None:
+def _configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, begin: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (see "Enabling Non-Legacy SQLite
@@ -121,12 +126,11 @@ def _configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, immediat
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    if begin is None:
+        return
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A deferred transaction that reads then writes can fail with SQLITE_BUSY
-        # at once under WAL; writers take the lock up front.
         conn.exec_driver_sql(begin)
 
 

@@ -20,12 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookline.config import DatabaseSettings
-from hookline.errors import Unavailable
+from hookline.errors import StoreFailed, Unavailable
 from hookline.store import Store, open_store
 from hookline.store.base import after_commit, on_rollback
+from hookline.store.sqlite_plans import prepared
 from hookline.store.sqlite_writer import Suspended
 
 _NOTES = sa.table("writer_notes", sa.column("id", sa.Integer), sa.column("body", sa.Text))
+_LINKS = sa.table("writer_links", sa.column("id", sa.Integer), sa.column("note", sa.Integer))
+# Run on the sqlite3 cursor (see sqlite_plans), past SQLAlchemy's transaction bookkeeping.
+_PREPARED_NOTE = prepared(sa.insert(_NOTES).values(body=sa.bindparam("body")))
+_PREPARED_LINK = prepared(sa.insert(_LINKS).values(note=sa.bindparam("note")))
 
 
 @pytest.fixture
@@ -35,6 +40,12 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     )
     async with store.db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE writer_notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        await conn.execute(
+            sa.text(
+                "CREATE TABLE writer_links (id INTEGER PRIMARY KEY, note INTEGER"
+                " REFERENCES writer_notes (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
     yield store
     await store.close()
 
@@ -75,6 +86,58 @@ async def test_a_body_that_raises_rolls_back_and_runs_the_rollback_hooks(
         await sqlite_store.db.transact(body)
     assert calls == ["rolled back"]
     assert await _bodies(sqlite_store) == []
+
+
+@pytest.mark.parametrize("through", ["plans", "plans and SQLAlchemy"])
+async def test_what_a_failed_body_ran_on_either_path_is_rolled_back(
+    sqlite_store: Store, through: str
+) -> None:
+    """The writer opens the transaction on the driver; statements on the cursor and
+    statements through SQLAlchemy are in it alike, and go with it."""
+
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(_PREPARED_NOTE, {"body": "on the cursor"})
+        if through != "plans":
+            await conn.execute(sa.insert(_NOTES), {"body": "through SQLAlchemy"})
+        raise LookupError("no")
+
+    with pytest.raises(LookupError):
+        await sqlite_store.db.transact(body)
+    assert await _bodies(sqlite_store) == []
+
+    async def both(conn: AsyncConnection) -> None:
+        await conn.execute(_PREPARED_NOTE, {"body": "a"})
+        await conn.execute(sa.insert(_NOTES), {"body": "b"})
+        await conn.execute(_PREPARED_NOTE, {"body": "c"})
+
+    await sqlite_store.db.transact(both)
+    await sqlite_store.db.transact(_insert("d"))
+    assert await _bodies(sqlite_store) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("through", ["plans", "SQLAlchemy"])
+async def test_a_commit_that_fails_rolls_back_and_the_writer_goes_on(
+    sqlite_store: Store, through: str
+) -> None:
+    """A deferred foreign key fails at COMMIT, which leaves SQLite's transaction open:
+    the caller gets a failure and its rollback hooks, and the next transaction starts
+    clean."""
+    calls: list[str] = []
+
+    async def body(conn: AsyncConnection) -> None:
+        await conn.execute(_PREPARED_NOTE, {"body": "dangling"})
+        if through == "plans":
+            await conn.execute(_PREPARED_LINK, {"note": 999})
+        else:
+            await conn.execute(sa.insert(_LINKS), {"note": 999})
+        after_commit(conn, lambda: calls.append("committed"))
+        on_rollback(conn, lambda: calls.append("rolled back"))
+
+    with pytest.raises(StoreFailed):
+        await sqlite_store.db.transact(body)
+    assert calls == ["rolled back"]
+    await sqlite_store.db.transact(_insert("after"))
+    assert await _bodies(sqlite_store) == ["after"]
 
 
 async def test_a_body_that_awaits_anything_else_is_refused_and_rolled_back(
