@@ -22,7 +22,6 @@ from hookline.signing import active_secrets
 from hookline.store.base import Database
 from hookline.store.events import SYSTEM, event_row, record
 from hookline.store.group_commit import GroupCommit
-from hookline.store.rows import all_rows
 from hookline.store.sqlite_plans import prepared
 from hookline.store.tables import account_credentials, deliveries, delivery_attempts, tasks
 
@@ -133,6 +132,42 @@ _CREDENTIALS = prepared(
 )
 
 
+def _due(*more: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Pending deliveries due at `now`, oldest due first, at most `limit`."""
+    d = deliveries.c
+    return (
+        sa.select(d.id)
+        .where(
+            d.status == DeliveryStatus.PENDING.value,
+            d.next_attempt_at <= sa.bindparam("now", type_=d.next_attempt_at.type),
+            *more,
+        )
+        .order_by(d.next_attempt_at)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+
+
+_DUE = prepared(_due())
+_DUE_SKIPPING = prepared(_due(deliveries.c.host.not_in(sa.bindparam("hosts", expanding=True))))
+_LEASE = prepared(
+    sa.update(deliveries)
+    .where(deliveries.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        status=DeliveryStatus.DELIVERING.value,
+        lease_owner=sa.bindparam("worker"),
+        lease_expires_at=sa.bindparam("expires", type_=deliveries.c.lease_expires_at.type),
+        updated_at=sa.bindparam("now", type_=deliveries.c.updated_at.type),
+    )
+    .returning(
+        *(
+            deliveries.c[name]
+            for name in ("id", "url", "host", "payload", "attempts", "account_id", "environment")
+        )
+    )
+)
+
+
 class DeliverySender:
     """Use cases of the sender: claim due deliveries (sweeping expired leases first), and
     record an attempt with its consequences (the delivery's schedule, the task's
@@ -155,22 +190,15 @@ class DeliverySender:
         reads only the pending index.
         """
         now = self._db.clock()
-        d = deliveries.c
-        query = (
-            sa.select(d.id)
-            .where(d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now)
-            .order_by(d.next_attempt_at)
-            .limit(limit)
-        )
+        wanted: dict[str, Any] = {"now": now, "limit": limit}
         if skip_hosts:
-            query = query.where(d.host.not_in(list(skip_hosts)))
-        query = query.with_for_update(skip_locked=True)
+            wanted["hosts"] = list(skip_hosts)
 
         async def lease(conn: AsyncConnection) -> tuple[list[str], list[DueDelivery]]:
             if self._next_sweep is None or now >= self._next_sweep:
                 await _sweep_expired_leases(conn, now)
                 self._next_sweep = now + timedelta(seconds=LEASE_SWEEP_S)
-            ids = list((await conn.scalars(query)).all())
+            ids = list((await conn.scalars(_DUE_SKIPPING if skip_hosts else _DUE, wanted)).all())
             if not ids:
                 return ids, []
             rows = await _lease(conn, ids, worker=worker, now=now, lease_s=lease_s)
@@ -237,19 +265,16 @@ async def _lease(
     conn: AsyncConnection, ids: Sequence[str], *, worker: str, now: datetime, lease_s: float
 ) -> Sequence[sa.RowMapping]:
     """Lease these deliveries to `worker`; what sending them needs."""
-    d = deliveries.c
-    return await all_rows(
-        conn,
-        sa.update(deliveries)
-        .where(d.id.in_(ids))
-        .values(
-            status=DeliveryStatus.DELIVERING.value,
-            lease_owner=worker,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            updated_at=now,
-        )
-        .returning(d.id, d.url, d.host, d.payload, d.attempts, d.account_id, d.environment),
+    leased = await conn.execute(
+        _LEASE,
+        {
+            "ids": list(ids),
+            "worker": worker,
+            "expires": now + timedelta(seconds=lease_s),
+            "now": now,
+        },
     )
+    return leased.mappings().all()
 
 
 async def signed(
