@@ -116,8 +116,9 @@ def _sqlite_writer(url: sa.URL, settings: DatabaseSettings) -> SQLiteWriter:
 def _configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, begin: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (see "Enabling Non-Legacy SQLite
-        # Transactional Modes" in SQLAlchemy's sqlite dialect docs).
+        # The driver opens no transactions of its own: BEGIN comes from the listener below
+        # (see "Enabling Non-Legacy SQLite Transactional Modes" in SQLAlchemy's sqlite
+        # dialect docs) or, on the writer's engine, from the writer itself.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -226,6 +226,21 @@ class Plans:
                 values.append(value if process is None else process(value))
         return values
 
+    def wrapped(
+        self, error: sqlite3.Error, sql: str, values: Any, *, many: bool = False
+    ) -> sa.exc.StatementError:
+        """The driver's error as SQLAlchemy raises it (`IntegrityError`, `OperationalError`
+        …), its parameters hidden if the engine hides them."""
+        return sa.exc.DBAPIError.instance(
+            sql,
+            values,
+            error,
+            sqlite3.Error,
+            hide_parameters=self._hide_parameters,
+            dialect=self._dialect,
+            ismulti=many,
+        )
+
     def _execute(
         self, driver: sqlite3.Connection, plan: Plan, sql: str, values: Any, *, many: bool
     ) -> Rows:
@@ -238,15 +253,7 @@ class Plans:
             rows = cursor.fetchall() if plan.keys else []
             rowcount = cursor.rowcount
         except sqlite3.Error as exc:
-            raise sa.exc.DBAPIError.instance(
-                sql,
-                values,
-                exc,
-                sqlite3.Error,
-                hide_parameters=self._hide_parameters,
-                dialect=self._dialect,
-                ismulti=many,
-            ) from exc
+            raise self.wrapped(exc, sql, values, many=many) from exc
         finally:
             cursor.close()
         if rows and any(plan.results):

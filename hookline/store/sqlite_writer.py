@@ -57,10 +57,10 @@ class ThreadConnection:
 
     __slots__ = ("_driver", "_plans", "_sync")
 
-    def __init__(self, sync: sa.Connection, plans: Plans) -> None:
+    def __init__(self, sync: sa.Connection, driver: sqlite3.Connection, plans: Plans) -> None:
         self._sync = sync
+        self._driver = driver
         self._plans = plans
-        self._driver = cast(sqlite3.Connection, sync.connection.driver_connection)
 
     @property
     def info(self) -> dict[Any, Any]:
@@ -176,7 +176,9 @@ class SQLiteWriter:
             self._control(driver, driver.execute, "BEGIN IMMEDIATE")
             conn.info.update(info)
             try:
-                result = finish(body(cast(AsyncConnection, ThreadConnection(conn, self._plans))))
+                result = finish(
+                    body(cast(AsyncConnection, ThreadConnection(conn, driver, self._plans)))
+                )
                 self._end(conn, driver, commit=True)
             except BaseException:
                 # A failed COMMIT leaves it open. The first error is the one to see; one
@@ -209,15 +211,7 @@ class SQLiteWriter:
         try:
             call() if sql is None else call(sql)
         except sqlite3.Error as exc:
-            statement = sql or call.__name__.upper()
-            raise sa.exc.DBAPIError.instance(
-                statement,
-                None,
-                exc,
-                sqlite3.Error,
-                hide_parameters=self.engine.hide_parameters,
-                dialect=self.engine.dialect,
-            ) from exc
+            raise self._plans.wrapped(exc, sql or call.__name__.upper(), None) from exc
 
     def _connection(self) -> sa.Connection:
         if self._closed.is_set():
