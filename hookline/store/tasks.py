@@ -45,7 +45,7 @@ def _run_inline(inline: Inline | None, new: NewTask) -> tuple[Inline | None, JSO
         return None, None
 
 
-def _inline_events(row: sa.RowMapping, inline: Inline) -> list[dict[str, Any]]:
+def _inline_events(row: Mapping[str, Any], inline: Inline) -> list[dict[str, Any]]:
     """What the trail shows of a task completed inline: claimed, then completed, by the
     dispatcher, as if it had claimed and settled the task itself."""
     at, worker = row["created_at"], inline.worker
@@ -61,7 +61,7 @@ def _inline_events(row: sa.RowMapping, inline: Inline) -> list[dict[str, Any]]:
     ]
 
 
-def _completed_event(row: sa.RowMapping, actor: str, **more: Any) -> dict[str, Any]:
+def _completed_event(row: Mapping[str, Any], actor: str, **more: Any) -> dict[str, Any]:
     """pending → completed, in the create (the test environment's sample, or inline)."""
     return event_row(
         row,
@@ -76,15 +76,27 @@ def _completed_event(row: sa.RowMapping, actor: str, **more: Any) -> dict[str, A
 
 @functools.cache
 def _insert_new(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (unique_id) DO NOTHING RETURNING *, built once per backend."""
+    """INSERT … ON CONFLICT (unique_id) DO NOTHING RETURNING id, built once per backend.
+
+    Only the id comes back: the rest of each inserted row is what was sent (`_stored`),
+    so reading it back would decode again the JSON and times just encoded."""
     return prepared(
         insert(tasks, dialect)
         .on_conflict_do_nothing(
             index_elements=["account_id", "environment", "unique_id"],
             index_where=tasks.c.unique_id.is_not(None),
         )
-        .returning(*tasks.c)
+        .returning(tasks.c.id)
     )
+
+
+_UNSET = dict.fromkeys(tasks.c.keys())
+"""A new task's columns that `create` leaves to their defaults (all NULL)."""
+
+
+def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The row an insert of `values` stored: every column, as RETURNING * would read it."""
+    return _UNSET | dict(values)
 
 
 _HOLDERS = prepared(
@@ -157,8 +169,9 @@ class TaskStore:
 
         async def insert(
             conn: AsyncConnection,
-        ) -> tuple[dict[str, sa.RowMapping], dict[tuple[int, str, str], str]]:
-            inserted = {r["id"]: r for r in (await conn.execute(stmt, rows)).mappings()}
+        ) -> tuple[dict[str, dict[str, Any]], dict[tuple[int, str, str], str]]:
+            ids = set((await conn.execute(stmt, rows)).scalars())
+            inserted = {row["id"]: _stored(row) for row in rows if row["id"] in ids}
             holders = await self._unique_id_holders(
                 conn, [row for row in rows if row["id"] not in inserted]
             )
@@ -191,7 +204,7 @@ class TaskStore:
 
     @staticmethod
     def _created_events(
-        items: Sequence[_NewRow], inserted: Mapping[str, sa.RowMapping]
+        items: Sequence[_NewRow], inserted: Mapping[str, Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         events = []
         for values, actor, inline in items:
