@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -82,6 +83,25 @@ class _QueueDepth(Collector):
         yield family
 
 
+F = TypeVar("F", Counter, Histogram)
+
+
+class _Children(Generic[F]):
+    """A family's children by their label values, each found once: `labels` checks,
+    converts and locks on every call, and the pipeline counts a few facts per task.
+    (Label values are bounded: types by `max_types`, routes and statuses by the API.)"""
+
+    def __init__(self, family: F) -> None:
+        self._family: F = family
+        self._found: dict[tuple[str, ...], F] = {}
+
+    def __call__(self, *values: str) -> F:
+        child = self._found.get(values)
+        if child is None:
+            child = self._found[values] = self._family.labels(*values)
+        return child
+
+
 class Metrics:
     """The counters and histograms of one process, with one small method per fact."""
 
@@ -100,14 +120,14 @@ class Metrics:
         for name in known_types:
             self.type_label(name)
         f = _families(self.registry)
-        self._created = f.created
-        self._finished = f.finished
+        self._created = _Children(f.created)
+        self._finished = _Children(f.finished)
         self._wait = f.wait
         self._run = f.run
-        self._attempts = f.attempts
+        self._attempts = _Children(f.attempts)
         self._latency = f.latency
-        self._requests = f.requests
-        self._request_seconds = f.request_seconds
+        self._requests = _Children(f.requests)
+        self._request_seconds = _Children(f.request_seconds)
         self._queue = _QueueDepth()
         self._queue_read = queue_depth
         if queue_depth is not None:
@@ -127,10 +147,10 @@ class Metrics:
         return OTHER
 
     def task_created(self, task_type: str, environment: str) -> None:
-        self._created.labels(self.type_label(task_type), environment).inc()
+        self._created(self.type_label(task_type), environment).inc()
 
     def task_finished(self, task_type: str, status: str) -> None:
-        self._finished.labels(self.type_label(task_type), status).inc()
+        self._finished(self.type_label(task_type), status).inc()
 
     def tasks_claimed(self, claimed: Iterable[Task]) -> None:
         """Claimed tasks: those claimed for the first time count in `hookline_task_wait_seconds`.
@@ -154,7 +174,7 @@ class Metrics:
         self, *, outcome: str, delivery_id: str, delivered_at: datetime | None
     ) -> None:
         """One POST; `delivered_at` when it delivered (`hookline_callback_latency_seconds`)."""
-        self._attempts.labels(outcome).inc()
+        self._attempts(outcome).inc()
         if delivered_at is None:
             return
         created = object_id_time(delivery_id)
@@ -162,8 +182,8 @@ class Metrics:
             self._latency.observe(max(0.0, (delivered_at - created).total_seconds()))
 
     def http_request(self, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(route, str(status)).inc()
-        self._request_seconds.labels(route).observe(seconds)
+        self._requests(route, str(status)).inc()
+        self._request_seconds(route).observe(seconds)
 
     async def refresh_queue_depth(self) -> None:
         """Read the queue depths unless the last read (or failed read) is under the TTL old."""

@@ -28,10 +28,10 @@ from hookline.ingress.http import (
     query_of,
     read_body,
 )
-from hookline.ingress.metrics import HttpMetrics, app_metrics, metrics_route
+from hookline.ingress.metrics import RequestMetrics, app_metrics, metrics_route
 from hookline.ingress.middleware import BodyLimit, RawPathRouting, RequestContext
 from hookline.ingress.openapi import openapi_document
-from hookline.ingress.query import TASK_LIST_PARAMS, reject_unknown
+from hookline.ingress.query import TASK_LIST_PARAMS, Query, reject_unknown
 from hookline.ingress.services import Services
 from hookline.ingress.validation import check_body, check_query
 from hookline.metrics import Metrics
@@ -114,9 +114,9 @@ def _routes(apis: tuple[Api, ...]) -> list[Route]:
 
 def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) -> Route:
     async def endpoint(request: Request) -> Response:
-        if "{" in path and request.url.path in fixed:
+        if "{" in path and request.scope["path"] in fixed:
             # `GET /v1/files/upload` matches `/v1/files/{file_id}` too: the fixed path wins.
-            raise HTTPException(405, headers={"Allow": ", ".join(fixed[request.url.path])})
+            raise HTTPException(405, headers={"Allow": ", ".join(fixed[request.scope["path"]])})
         api = by_method[request.method if request.method != "HEAD" else "GET"]
         authenticate: Authenticator = request.app.state.authenticate
         who = await authenticate(request.headers.get("authorization"))
@@ -124,8 +124,9 @@ def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) ->
         key_limits.check(who, api.scope)
         require_scope(who, api.scope)
         # Every value from the query string is checked here once; handlers parse their own.
-        reject_unknown(query_of(request), frozenset(api.params))
-        await _check(request, api)
+        query = query_of(request)
+        reject_unknown(query, frozenset(api.params))
+        await _check(request, api, query)
         result = await api.handler(request, who)
         return result if isinstance(result, Response) else JSONResponse(result)
 
@@ -133,10 +134,10 @@ def _route(path: str, by_method: dict[str, Api], fixed: dict[str, list[str]]) ->
     return Route(path, endpoint, methods=list(by_method), name=names[0] if names else None)
 
 
-async def _check(request: Request, api: Api) -> None:
+async def _check(request: Request, api: Api, query: Query) -> None:
     """Check the request against the endpoint's contract, the one `/v1/openapi.json` publishes."""
     contract = contract_for(api.method, api.path)
-    check_query(contract, {key: request.query_params.getlist(key) for key in request.query_params})
+    check_query(contract, query)
     if api.body in ("object", "array"):
         body = await read_body(request)
         # Only JSON's own whitespace makes an empty body; a form feed is a bad one.
@@ -211,10 +212,9 @@ def create_app(*, store: Store, settings: Settings, metrics: Metrics | None = No
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestContext),
-            Middleware(HttpMetrics, metrics=metrics, routes=routes),
-            *ratelimits.middleware(settings.rate_limits),
             Middleware(RawPathRouting),
+            Middleware(RequestContext, observe=RequestMetrics(metrics, routes)),
+            *ratelimits.middleware(settings.rate_limits),
             Middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -105,6 +105,8 @@ def path_param(request: Request, name: str) -> str:
 
 def query_of(request: Request) -> Query:
     """The query string, each parameter with every value it was given; no NUL anywhere."""
+    if not request.scope.get("query_string"):
+        return {}  # most requests: no parsing, no `QueryParams`
     params = request.query_params
     return check_query({key: params.getlist(key) for key in params})
 

@@ -1,4 +1,4 @@
-"""`GET /metrics` and the middleware that counts HTTP requests by route template.
+"""`GET /metrics`, and counting HTTP requests by route template.
 
 `/metrics` is public unless `metrics.require_key` is set: Prometheus scrapes
 without credentials by default, and the numbers are the process's own (no
@@ -11,14 +11,13 @@ the port private.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from hookline.config import MetricsSettings, Settings
 from hookline.ingress.auth import Authenticator, require_scope
@@ -65,31 +64,22 @@ class RouteTemplates:
         return UNMATCHED
 
 
-class HttpMetrics:
-    """Count each answered request (`hookline_http_requests_total{route,status}`) and time it."""
+class RequestMetrics:
+    """Count each answered request (`hookline_http_requests_total{route,status}`) and time
+    it: `RequestContext`'s `observe`.
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
-        self.app = app
+    The route is the one Starlette's router chose (it leaves it in the scope); a
+    request answered before routing (413, 429) is named by `RouteTemplates`.
+    """
+
+    def __init__(self, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
         self.metrics = metrics
         self.route_of = RouteTemplates(routes)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client sees if the app raises before answering
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.metrics.http_request(self.route_of(scope), status, time.perf_counter() - started)
+    def __call__(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = route.path if isinstance(route, Route | Mount) else self.route_of(scope)
+        self.metrics.http_request(template, status, seconds)
 
 
 def app_metrics(store: Store, settings: Settings) -> Metrics:
