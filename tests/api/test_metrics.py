@@ -92,6 +92,28 @@ async def test_counts_a_known_workload_exactly(
     assert re.search(r'hookline_queue_depth\{kind="deliveries"\} \d', text)
 
 
+async def test_requests_answered_before_routing_are_named_by_their_route(
+    client_factory: ClientFactory, account_factory: AccountFactory, settings: Settings
+) -> None:
+    """A 413 (refused from Content-Length, before the router) counts under its route's
+    template, as a routed request does; a 405 under the route whose path matched."""
+    account = await account_factory()
+    small = dataclasses.replace(
+        settings, limits=dataclasses.replace(settings.limits, max_body_bytes=2048)
+    )
+    api = client_factory(account.live_key, settings_=small)
+    error_of(await api.post("/v1/task/label", json={"instruction": "x" * 4096}), 413)
+    error_of(await api.post("/v1/task/label", json={"instruction": "x" * 4096}), 413)
+    await create_task(api, "label")
+    error_of(await api.delete("/v1/tasks"), 405)
+    samples = await scrape(api)
+    requests = "hookline_http_requests_total"
+    assert value(samples, requests, route="/v1/task/{key}", status="413") == 2
+    assert value(samples, requests, route="/v1/task/{key}", status="200") == 1
+    assert value(samples, requests, route="/v1/tasks", status="405") == 1
+    assert value(samples, "hookline_http_request_seconds_count", route="/v1/task/{key}") == 3
+
+
 async def test_a_fresh_app_counts_from_zero(
     store: Store, settings: Settings, account_factory: AccountFactory
 ) -> None:
