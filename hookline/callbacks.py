@@ -77,7 +77,11 @@ def callback_session(settings: CallbacksSettings) -> aiohttp.ClientSession:
         limit_per_host=settings.per_host_concurrency,
         keepalive_timeout=30,
     )
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+    # No timeouts of aiohttp's own: `_post` bounds each whole attempt (connect, send, read)
+    # with one `asyncio.timeout`, and aiohttp's would arm a timer or two more per request.
+    return aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout()
+    )
 
 
 def _blocked(exc: BaseException) -> BlockedDestination | None:
@@ -348,7 +352,6 @@ class CallbackSender:
                     data=body,
                     headers=headers,
                     allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=timeout_s),
                 ) as response:
                     raw = await response.content.read(MAX_BODY_CHARS)
                     status = response.status

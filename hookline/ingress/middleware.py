@@ -55,20 +55,22 @@ class RequestContext:
                 ]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                seconds = time.perf_counter() - started
-                if self.observe is not None:
-                    self.observe(scope, status or 500, seconds)
-                log.debug(
-                    "http_request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round(seconds * 1000, 2),
-                )
+        # Bound and reset by hand: `bound_contextvars` is a generator-based context manager.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            if self.observe is not None:
+                self.observe(scope, status or 500, seconds)
+            log.debug(
+                "http_request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round(seconds * 1000, 2),
+            )
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 class RawPathRouting:
