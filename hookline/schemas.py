@@ -9,12 +9,12 @@ Types with no schema accept any params.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from hookline.errors import Invalid
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _STRING = {"type": "string", "minLength": 1}
 _ATTACHMENTS = {"type": "array", "items": {"type": ["string", "object"]}, "minItems": 1}
@@ -53,21 +53,18 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 class ParamValidator:
-    """Checks a task's params against its type's schema; built once at start-up."""
+    """Checks a task's params against its type's schema.
+
+    Configured schemas are checked at start-up; each type's validator is built when a
+    task of that type first comes (jsonschema is imported then: a process whose tasks
+    have no schema never loads it)."""
 
     def __init__(self, custom: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        schemas = {**BUILTIN_SCHEMAS, **{k: dict(v) for k, v in (custom or {}).items()}}
+        custom_schemas = {k: dict(v) for k, v in (custom or {}).items()}
+        self._schemas = {**BUILTIN_SCHEMAS, **custom_schemas}
         self._validators: dict[str, jsonschema.protocols.Validator] = {}
-        for task_type, schema in schemas.items():
-            cls = jsonschema.validators.validator_for(schema)
-            try:
-                cls.check_schema(schema)
-            except SchemaError as exc:
-                raise ValueError(
-                    f"setting types.{task_type}.params_schema is not a valid JSON Schema: "
-                    f"{exc.message}"
-                ) from exc
-            self._validators[task_type] = cls(schema)
+        for task_type, schema in custom_schemas.items():
+            self._validators[task_type] = _validator(task_type, schema)
 
     def validate(self, task_type: str, params: Mapping[str, Any]) -> None:
         """Raise `Invalid` naming the first offending field; types with no schema pass.
@@ -77,8 +74,13 @@ class ParamValidator:
         """
         validator = self._validators.get(task_type)
         if validator is None:
-            return
-        error = jsonschema.exceptions.best_match(validator.iter_errors(params))
+            schema = self._schemas.get(task_type)
+            if schema is None:
+                return
+            validator = self._validators[task_type] = _validator(task_type, schema)
+        from jsonschema.exceptions import best_match
+
+        error = best_match(validator.iter_errors(params))
         if error is None:
             return
         if error.validator == "required" and isinstance(error.instance, dict):
@@ -87,3 +89,22 @@ class ParamValidator:
             raise Invalid(f"Missing required field {prefix + missing[0]!r} for {task_type} tasks")
         where = ".".join(str(part) for part in error.absolute_path) or "params"
         raise Invalid(f"Invalid field {where!r} for {task_type} tasks: {error.message}")
+
+
+def _validator(task_type: str, schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """A validator for `schema`, checked first.
+
+    Raises:
+        ValueError: `schema` is no valid JSON Schema (the message names the setting).
+    """
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        raise ValueError(
+            f"setting types.{task_type}.params_schema is not a valid JSON Schema: {exc.message}"
+        ) from exc
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator

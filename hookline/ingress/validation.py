@@ -3,18 +3,19 @@
 A compiled strict schema (fastjsonschema) accepts the common case cheaply; what it
 refuses is judged again by jsonschema, which finds the best error and lets the
 messages below word it as the edge's own checks do (`query.parse_int`,
-`query.parse_time`, `check_callback_url`).
+`query.parse_time`, `check_callback_url`). jsonschema is imported on that first
+refusal (or the first query parameter): a process that only ever accepts bodies
+never loads it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import best_match
 
 from hookline.errors import Invalid
 from hookline.ingress.answers import ANSWERS
@@ -22,6 +23,9 @@ from hookline.ingress.contract import Contract
 from hookline.ingress.query import parse_time
 from hookline.ingress.schema_parts import ANSWER_TIME, BLANKLESS, HTTP_URL, TIME_PATTERN, Schema
 from hookline.submission import type_name
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -35,6 +39,8 @@ _TYPE_WORDS = {
 
 
 def _formats() -> jsonschema.FormatChecker:
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
 
     @checker.checks("date-time")
@@ -45,7 +51,6 @@ def _formats() -> jsonschema.FormatChecker:
     return checker
 
 
-_CHECKER = _formats()
 _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
 
 
@@ -55,10 +60,13 @@ def _pattern(
     """`pattern`, except for times and URLs: those patterns tell a fuzzer what to generate.
     A time is checked by reading it, as the handlers do (`_time_message` words the
     refusal); a URL is left to `check_callback_url`, whose messages say what is wrong."""
+    import jsonschema
+
     if pattern.startswith(HTTP_URL["pattern"]):
         return
     if pattern != TIME_PATTERN:
-        yield from _PATTERN(validator, pattern, instance, schema)
+        draft_pattern = jsonschema.Draft202012Validator.VALIDATORS["pattern"]
+        yield from draft_pattern(validator, pattern, instance, schema)
         return
     if isinstance(instance, str) and _time_message("time", instance) is not None:
         yield jsonschema.ValidationError(f"{instance!r} is not a date or time")
@@ -80,17 +88,30 @@ def _refused_time(name: str, error: jsonschema.ValidationError) -> str | None:
     return _time_message(name, error.instance)
 
 
-_PATTERN = jsonschema.Draft202012Validator.VALIDATORS["pattern"]
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator, {"pattern": _pattern}
-)
+@functools.cache
+def _lenient() -> tuple[Any, jsonschema.FormatChecker]:
+    """Draft 2020-12 with `_pattern`, and the formats it checks (built on first use)."""
+    import jsonschema
+
+    extended = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": _pattern}
+    )
+    return extended, _formats()
 
 
 def validator_for(schema: Schema) -> jsonschema.protocols.Validator:
     """A validator for one of the document's schemas (its `$ref`s resolve to `ANSWERS`)."""
     root = schema | {"components": {"schemas": ANSWERS}}
-    validator: jsonschema.protocols.Validator = _Validator(root, format_checker=_CHECKER)
+    cls, checker = _lenient()
+    validator: jsonschema.protocols.Validator = cls(root, format_checker=checker)
     return validator
+
+
+def best_error(schema: Schema, value: Any) -> Any:
+    """jsonschema's best `ValidationError` for `value` under `schema` (None if it accepts it)."""
+    from jsonschema.exceptions import best_match
+
+    return best_match(_validator(schema).iter_errors(value))
 
 
 _FAST: dict[int, Callable[[Any], Any] | None] = {}
@@ -196,7 +217,7 @@ def check_body(contract: Contract, body: Any, *, given: bool = True) -> None:
         raise Invalid("The request body must be a JSON object, got null")
     if _accepts_fast(schema, body):
         return
-    error = best_match(_validator(schema).iter_errors(body))
+    error = best_error(schema, body)
     if error is None:
         return
     path = list(error.absolute_path)
@@ -253,7 +274,7 @@ def check_query(contract: Contract, query: Mapping[str, Sequence[str]]) -> None:
             raise Invalid(f"Parameter {name!r} was given {len(values)} times; give it once")
         for raw in values:
             value = _coerce(param.schema, raw)
-            error = best_match(_validator(param.schema).iter_errors(value))
+            error = best_error(param.schema, value)
             if error is not None:
                 time_refused = _refused_time(name, error)
                 if time_refused is not None:

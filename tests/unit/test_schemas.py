@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
+import jsonschema
 import pytest
 
 from hookline.errors import Invalid
@@ -240,3 +243,27 @@ def test_nested_missing_field_is_named_with_its_path() -> None:
         validator.validate("survey", {"options": {}})
 
     assert "options" in caught.value.message
+
+
+@pytest.mark.parametrize("task_type", sorted(BUILTIN_SCHEMAS))
+def test_builtin_schemas_are_valid_json_schemas(task_type: str) -> None:
+    """Built-in validators are built on a type's first task, not checked at start-up."""
+    schema = BUILTIN_SCHEMAS[task_type]
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+
+
+def test_a_process_whose_tasks_have_no_schema_never_imports_jsonschema() -> None:
+    """jsonschema is loaded on first need: accepting bodies and schemaless params needs none."""
+    code = (
+        "import sys\n"
+        "from hookline.ingress import create_app\n"
+        "from hookline.ingress.validation import check_body\n"
+        "from hookline.ingress.contract import contract_for\n"
+        "from hookline.schemas import ParamValidator\n"
+        "ParamValidator().validate('echo', {'x': 1})\n"
+        "check_body(contract_for('POST', '/v1/task/{key}'), {'instruction': 'x'}, given=True)\n"
+        "assert 'jsonschema' not in sys.modules, sorted(sys.modules)\n"
+        "ParamValidator().validate('categorization', {'attachment': 'a', 'categories': ['x']})\n"
+        "assert 'jsonschema' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
