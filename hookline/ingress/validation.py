@@ -117,16 +117,24 @@ def best_error(schema: Schema, value: Any) -> Any:
 _FAST: dict[int, Callable[[Any], Any] | None] = {}
 
 
+_BODY_SCHEMAS = ANSWERS | {"JSONValue": {}}
+"""The document's schemas as a body meets them: `read_body` has refused a NUL anywhere in
+the body, keys included, so any JSON value in it is a `JSONValue` (JSON without NUL),
+and checking each one again is only cost (a third of the fast check, for metadata
+and params)."""
+
+
 def _accepts_fast(schema: Schema, value: Any) -> bool:
     """True if a compiled, strict reading of `schema` accepts `value` (ten times cheaper).
 
     Strict: the patterns of times and URLs apply as written, so whatever it accepts the
     lenient validator accepts too; what it refuses is judged again by that one, which
-    also words the message. Draft 7 holds every keyword the contracts use.
+    also words the message. Draft 7 holds every keyword the contracts use. Only for
+    bodies that `read_body` read (see `_BODY_SCHEMAS`).
     """
     key = id(schema)
     if key not in _FAST:
-        root = schema | {"components": {"schemas": ANSWERS}}
+        root = schema | {"components": {"schemas": _BODY_SCHEMAS}}
         try:
             _FAST[key] = fastjsonschema.compile(
                 root, formats={"date-time": lambda v: bool(ANSWER_TIME.fullmatch(v))}
