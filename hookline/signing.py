@@ -8,6 +8,7 @@ period both the new and the old secret sign, space-separated, as the spec allows
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -46,7 +47,14 @@ def signature_header(
     payload = body.decode()
     # The library reads the time as UTC whatever its zone, so hand it UTC.
     at = timestamp.astimezone(UTC)
-    return " ".join(Webhook(secret).sign(msg_id, at, payload) for secret in secrets)
+    return " ".join(_signer(secret).sign(msg_id, at, payload) for secret in secrets)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer(secret: str) -> Webhook:
+    """A secret's signer, made once: `Webhook` decodes the secret when it is made (an
+    account has one or two secrets, and signs every attempt of its callbacks)."""
+    return Webhook(secret)
 
 
 def webhook_headers(
