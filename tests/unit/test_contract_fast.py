@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hookline.ingress.contract import CONTRACTS
+from hookline.ingress.http import _has_nul
 from hookline.ingress.validation import _accepts_fast, _validator
 
 BODIES = {
@@ -44,12 +45,17 @@ def _bodies(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 @pytest.mark.parametrize("endpoint", sorted(BODIES))
 def test_fast_acceptance_implies_full_acceptance(endpoint: str) -> None:
-    """Whatever the compiled schema accepts, the full jsonschema validator accepts too."""
+    """Whatever the compiled schema accepts, the full jsonschema validator accepts too.
+
+    Only for bodies `read_body` lets through: it refuses any NUL in a body, keys
+    included, before validation, and the fast path relies on that.
+    """
     schema = BODIES[endpoint]
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_bodies(schema))
     def check(body: Any) -> None:
+        assume(not _has_nul(body))
         if _accepts_fast(schema, body):
             assert _validator(schema).is_valid(body), body
 
