@@ -149,14 +149,13 @@ class CallbackSender:
         self._taking = False
         self._backlog = False
         """Deliveries wait for a claim: new ones queue behind them rather than take slots."""
-        self._wakes: dict[int, asyncio.TimerHandle] = {}
-        """Wake-ups at the times of this sender's retries, by 10 ms tick."""
         self.lease_s = settings.lease_s
         self._loop = ClaimLoop(
             LoopSettings(
                 concurrency=settings.concurrency,
                 claim_size=settings.claim_size,
                 poll_s=settings.poll_s,
+                idle_poll_s=settings.idle_poll_s,
                 claim_interval_s=settings.claim_interval_s,
             ),
             claim=self._claim,
@@ -180,9 +179,6 @@ class CallbackSender:
             await self._loop.run(stop)
         finally:
             self._taking = False
-            for handle in self._wakes.values():
-                handle.cancel()
-            self._wakes.clear()
             await self._loop.drain(self._settings.timeout_s + 5, cancel=False)
             log.info("callback_sender_stopped", worker=self.worker)
 
@@ -229,16 +225,7 @@ class CallbackSender:
     def _wake_at(self, at: datetime) -> None:
         """Claim when a retry comes due: nothing else announces it. (Other senders, and this
         one after a restart, find it when they poll.)"""
-        delay = max((at - self._clock()).total_seconds(), 0.0)
-        tick = int((time.monotonic() + delay) * 100)
-        if tick in self._wakes:
-            return
-
-        def wake() -> None:
-            del self._wakes[tick]
-            self._loop.wake()
-
-        self._wakes[tick] = asyncio.get_running_loop().call_later(delay + 0.005, wake)
+        self._loop.wake_in((at - self._clock()).total_seconds())
 
     def _per_host(self) -> Counter[str]:
         return Counter(delivery.host for delivery in self._loop.inflight) + self._reserved

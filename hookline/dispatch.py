@@ -47,6 +47,7 @@ class Dispatcher:
         lease_s: float = 60.0,
         claim_size: int = 50,
         poll_s: float = 1.0,
+        idle_poll_s: float | None = None,
         claim_interval_s: float = 0.0,
         drain_s: float = 10.0,
         clock: Callable[[], datetime] | None = None,
@@ -67,6 +68,7 @@ class Dispatcher:
                 concurrency=concurrency,
                 claim_size=claim_size,
                 poll_s=poll_s,
+                idle_poll_s=idle_poll_s,
                 claim_interval_s=claim_interval_s,
             ),
             claim=self._claim,
@@ -135,6 +137,9 @@ class Dispatcher:
             else:
                 self._metrics.task_settled(settled, run_s=time.perf_counter() - began)
                 log.debug("task_settled", outcome=settlement.kind.value)
+                if settlement.retry_at is not None:
+                    # Nothing announces a retry's time: claim then, not at the next poll.
+                    self._loop.wake_in((settlement.retry_at - self._clock()).total_seconds())
 
     async def _attempt(self, spec: HandlerSpec, task: Task) -> Outcome:
         try:

@@ -10,6 +10,7 @@ flags into `Settings` and calls one of these.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import signal
 import socket
@@ -51,7 +52,15 @@ async def serve(settings: Settings) -> None:
         _starting(settings, ("api", "dispatcher", "callbacks"), handlers)
         _listen(sock, settings, option="--port")
         stop = asyncio.Event()
-        running = await _background(stack, store, settings, handlers, stop, metrics)
+        running = await _background(
+            stack,
+            store,
+            settings,
+            handlers,
+            stop,
+            metrics,
+            makes_all_work=store.db.engines.dialect == "sqlite",
+        )
         app = create_app(store=store, settings=settings, metrics=metrics)
         await _serve_http(app, sock, settings, stop)
         await asyncio.gather(*running)
@@ -151,8 +160,15 @@ async def _background(
     handlers: Mapping[str, HandlerSpec],
     stop: asyncio.Event,
     metrics: Metrics,
+    *,
+    makes_all_work: bool = False,
 ) -> list[asyncio.Task[None]]:
-    """Start the callback sender, the retention pruner and the dispatcher; they end on `stop`."""
+    """Start the callback sender, the retention pruner and the dispatcher; they end on `stop`.
+
+    `makes_all_work`: no other process makes tasks or callbacks (`serve` on SQLite), so,
+    like PostgreSQL's NOTIFY, this process's own signals announce all new work and idle
+    polls may back off (`idle_poll_s`); otherwise they stay `poll_s` apart.
+    """
     from hookline.callbacks import CallbackSender, callback_session
     from hookline.dispatch import Dispatcher, worker_name
     from hookline.retention import prune_forever
@@ -161,10 +177,13 @@ async def _background(
     # this one picks up what it makes itself without telling them.
     await stack.enter_async_context(store.listen())
     store.signals.dispatching = store.signals.sending = True
+    engines = store.db.engines
+    announced = makes_all_work or (engines.dialect == "postgresql" and engines.listen)
     callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
-    sender = CallbackSender(
-        store, callback_http, settings.callbacks, worker=worker_name(), metrics=metrics
-    )
+    callbacks = settings.callbacks
+    if not announced:
+        callbacks = dataclasses.replace(callbacks, idle_poll_s=callbacks.poll_s)
+    sender = CallbackSender(store, callback_http, callbacks, worker=worker_name(), metrics=metrics)
     # Deliveries this process creates go to its sender from their own transaction.
     store.signals.handoff = sender
     d = settings.dispatcher
@@ -176,6 +195,7 @@ async def _background(
         lease_s=d.lease_s,
         claim_size=d.claim_size,
         poll_s=d.poll_s,
+        idle_poll_s=d.idle_poll_s if announced else d.poll_s,
         claim_interval_s=d.claim_interval_s,
         drain_s=d.drain_s,
         metrics=metrics,

@@ -25,19 +25,29 @@ async def idle(turns: int = 200) -> None:
 
 
 class Wakeup:
-    """A fake announcement: `wait` returns only when the test calls `wake` (never on time)."""
+    """A fake announcement: `wait` returns only when the test calls `wake` (True) or
+    `time_out` (False, as if its timeout passed); never on time by itself."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._announced = True
         self.waits = 0
+        self.timeouts: list[float] = []
+        """The timeout of each wait, in order."""
 
     async def wait(self, timeout_s: float) -> bool:
         self.waits += 1
+        self.timeouts.append(timeout_s)
         await self._event.wait()
         self._event.clear()
-        return True
+        return self._announced
 
     def wake(self) -> None:
+        self._announced = True
+        self._event.set()
+
+    def time_out(self) -> None:
+        self._announced = False
         self._event.set()
 
     # As the store's signals: work and callbacks are announced alike here.

@@ -96,6 +96,7 @@ def _check(settings: Settings) -> None:
     _check_callbacks(settings.callbacks)
     if settings.dispatcher.poll_s <= 0 or settings.dispatcher.drain_s < 0:
         raise ValueError("settings dispatcher.poll_s must be > 0 and dispatcher.drain_s >= 0")
+    _check_idle_poll("dispatcher", settings.dispatcher.poll_s, settings.dispatcher.idle_poll_s)
     if settings.dispatcher.lease_s < 1:
         raise ValueError("setting dispatcher.lease_s: must be at least 1 second")
     if settings.database.pool_size < 1:
@@ -147,6 +148,15 @@ def _check_callbacks(callbacks: CallbacksSettings) -> None:
     if callbacks.poll_s <= 0 or callbacks.retry_after_max_s < 0 or callbacks.secret_grace_s < 0:
         raise ValueError(
             "settings callbacks.poll_s must be > 0; retry_after_max_s and secret_grace_s >= 0"
+        )
+    _check_idle_poll("callbacks", callbacks.poll_s, callbacks.idle_poll_s)
+
+
+def _check_idle_poll(table: str, poll_s: float, idle_poll_s: float) -> None:
+    if not poll_s <= idle_poll_s <= 3600:
+        raise ValueError(
+            f"setting {table}.idle_poll_s: must be at least {table}.poll_s ({poll_s:g}) and"
+            " at most 3600 seconds; set it to poll_s to poll at a steady pace"
         )
 
 

@@ -108,6 +108,10 @@ class DispatcherSettings:
     claim_size: int = 50
     """Tasks claimed per claim transaction (formerly `batch_size`, still accepted)."""
     poll_s: float = 1.0
+    idle_poll_s: float = 5.0
+    """While polls find nothing, the wait between them doubles from poll_s up to this.
+    Only where other processes' work is announced (PostgreSQL with LISTEN; `serve` on
+    SQLite, the one process that makes work); elsewhere polls stay poll_s apart."""
     claim_interval_s: float = 0.01
     """After a wake-up, claims start at least this far apart, so that a stream of new
     tasks is claimed in batches (one transaction each) rather than a few at a time."""
@@ -134,6 +138,8 @@ class CallbacksSettings:
     """Deliveries claimed per claim transaction (formerly `batch_size`, still accepted)."""
     lease_s: float = 60.0
     poll_s: float = 1.0
+    idle_poll_s: float = 5.0
+    """As dispatcher.idle_poll_s, for due deliveries."""
     claim_interval_s: float = 0.01
     """As dispatcher.claim_interval_s, for due deliveries."""
     secret_grace_s: float = 86400.0

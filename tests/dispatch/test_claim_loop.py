@@ -4,6 +4,8 @@ no sleeps (a fake clock and recorded delays), every wait ended by an event the t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from hookline.claimloop import ClaimLoop, LoopSettings
 from hookline.dispatch import Dispatcher
 from hookline.errors import Conflict
 from hookline.handlers import HandlerSpec
-from hookline.models import Completed, Outcome, SettleKind, Settlement, Task, TaskStatus
+from hookline.models import Completed, Failed, Outcome, SettleKind, Settlement, Task, TaskStatus
 from hookline.retry import RetryPolicy
 from tests.fakes import NOW, FixedClock, Wakeup, idle, until
 
@@ -76,6 +78,7 @@ def make() -> Iterator[Callable[..., Harness]]:
                 claim_size=int(settings["claim_size"]),
                 poll_s=settings["poll_s"],
                 claim_interval_s=settings.get("claim_interval_s", 0.0),
+                idle_poll_s=settings.get("idle_poll_s"),
             ),
             claim=queue.claim,
             work=work,
@@ -148,6 +151,87 @@ async def test_claims_after_a_wake_up_are_paced(make: Callable[..., Harness]) ->
     h.wakeup.wake()
     await until(lambda: len(h.queue.claims) == 2)
     assert h.slept == [pytest.approx(0.3)]
+
+
+async def _within(seconds: float, condition: Callable[[], bool]) -> None:
+    """Wait (in real time, at most `seconds`) until `condition` holds."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - a timer, not an event, makes it hold
+            await asyncio.sleep(0.005)
+
+
+async def _poll(h: Harness, times: int) -> None:
+    """End the loop's wait `times` times as if its poll time passed."""
+    for _ in range(times):
+        expected = h.wakeup.waits + 1
+        h.wakeup.time_out()
+        await until(lambda expected=expected: h.wakeup.waits == expected)
+
+
+async def test_idle_polls_back_off_up_to_idle_poll_s(make: Callable[..., Harness]) -> None:
+    """Each poll that finds nothing doubles the wait before the next, up to idle_poll_s."""
+    h = make((), poll_s=1.0, idle_poll_s=5.0)
+    await until(lambda: h.wakeup.waits == 1)
+    await _poll(h, 5)
+    assert h.wakeup.timeouts == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    assert h.loop.poll_wait_s == 5.0
+    assert len(h.queue.claims) == 6  # one claim per wait: no claim in between
+
+
+async def test_work_found_by_a_poll_starts_the_waits_again(make: Callable[..., Harness]) -> None:
+    """A poll that claims something puts the wait back to poll_s."""
+    h = make((), poll_s=1.0, idle_poll_s=8.0)
+    await until(lambda: h.wakeup.waits == 1)
+    await _poll(h, 3)
+    h.queue.pending.append(1)
+    await _poll(h, 1)
+    assert h.started == [1]
+    assert h.wakeup.timeouts == [1.0, 2.0, 4.0, 8.0, 1.0]
+
+
+async def test_an_announcement_starts_the_waits_again(make: Callable[..., Harness]) -> None:
+    """Woken by an announcement, the loop's next wait is poll_s even if the claim was empty."""
+    h = make((), poll_s=1.0, idle_poll_s=8.0)
+    await until(lambda: h.wakeup.waits == 1)
+    await _poll(h, 2)
+    h.wakeup.wake()
+    await until(lambda: h.wakeup.waits == 4)
+    assert h.wakeup.timeouts == [1.0, 2.0, 4.0, 1.0]
+
+
+async def test_without_idle_poll_s_polls_keep_their_pace(make: Callable[..., Harness]) -> None:
+    """No idle_poll_s (or one below poll_s): every wait is poll_s."""
+    for idle_poll_s in (None, 0.5):
+        h = make((), poll_s=1.0, idle_poll_s=idle_poll_s)
+        await until(lambda h=h: h.wakeup.waits == 1)
+        await _poll(h, 3)
+        assert h.wakeup.timeouts == [1.0] * 4
+
+
+async def test_wake_in_claims_when_the_time_comes(make: Callable[..., Harness]) -> None:
+    """`wake_in` ends an idle wait after its delay (real time here: 20 ms)."""
+    h = make(())
+    await until(lambda: h.wakeup.waits == 1)
+    h.queue.pending.append(3)
+    began = time.monotonic()
+    h.loop.wake_in(0.02)
+    h.loop.wake_in(0.02)  # the same tick: one wake-up
+    await _within(5, lambda: h.started == [3])
+    assert time.monotonic() - began >= 0.02
+    await until(lambda: h.wakeup.waits == 2)
+    await asyncio.sleep(0.05)
+    assert len(h.queue.claims) == 2
+
+
+async def test_stopping_cancels_wake_ups(make: Callable[..., Harness]) -> None:
+    """A `wake_in` timer does not outlive the loop."""
+    h = make(())
+    await until(lambda: h.wakeup.waits == 1)
+    h.loop.wake_in(30)
+    assert len(h.loop._wakes) == 1
+    h.stop.set()
+    h.wakeup.wake()
+    await until(lambda: not h.loop._wakes)
 
 
 async def test_claim_errors_back_off_and_a_success_resets(make: Callable[..., Harness]) -> None:
@@ -246,11 +330,13 @@ class TaskQueue:
         self.released.extend(task_ids)
         return len(task_ids)
 
-    async def settle(self, worker: str, settlement: Settlement) -> object:
+    async def settle(self, worker: str, settlement: Settlement) -> Task:
         if settlement.task_id in self.lost:
             raise Conflict("lease lost")
         self.settled.append(settlement)
-        return None
+        done = settlement.kind is SettleKind.COMPLETE
+        status = TaskStatus.COMPLETED if done else TaskStatus.PENDING
+        return dataclasses.replace(new_task(settlement.task_id), status=status)
 
 
 @dataclass
@@ -289,6 +375,33 @@ async def test_dispatcher_settles_claimed_tasks_from_a_fake_queue() -> None:
         ("c", SettleKind.COMPLETE),
     ]
     assert queue.released == []
+
+
+async def test_dispatcher_claims_a_retry_when_it_comes_due() -> None:
+    """A failed attempt's retry is claimed at its time, though no poll or signal comes."""
+    attempts: list[str] = []
+
+    async def flaky(task: Task) -> Outcome:
+        attempts.append(task.id)
+        if len(attempts) == 1:
+            return Failed(error="try again", retryable=True)
+        return Completed(response={})
+
+    queue, wakeup = TaskQueue(deque([new_task("a")])), Wakeup()
+    spec = HandlerSpec("fake", flaky, 30.0, RetryPolicy(backoff_s=0.02), "fake handler")
+    store = FakeStore(work=queue, signals=wakeup, db=FixedClock())
+    worker = Dispatcher(store, {"fake": spec}, worker="w", concurrency=2, lease_s=30, drain_s=0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await until(lambda: len(queue.settled) == 1)
+    assert queue.settled[0].kind is SettleKind.TRY_LATER
+    queue.pending.append(new_task("a"))  # the store would make it claimable at retry_at
+    await _within(5, lambda: len(queue.settled) == 2)
+    stop.set()
+    wakeup.wake()
+    await running
+    assert [s.kind for s in queue.settled] == [SettleKind.TRY_LATER, SettleKind.COMPLETE]
+    assert attempts == ["a", "a"]
 
 
 async def test_dispatcher_stopping_releases_what_is_still_running() -> None:

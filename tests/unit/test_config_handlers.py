@@ -183,6 +183,20 @@ def test_dispatcher_section_from_the_file() -> None:
         pytest.param(
             "HOOKLINE_DISPATCHER_DRAIN_S", "20", lambda s: s.dispatcher.drain_s, 20.0, id="drain"
         ),
+        pytest.param(
+            "HOOKLINE_DISPATCHER_IDLE_POLL_S",
+            "30",
+            lambda s: s.dispatcher.idle_poll_s,
+            30.0,
+            id="idle-poll",
+        ),
+        pytest.param(
+            "HOOKLINE_CALLBACKS_IDLE_POLL_S",
+            "2.5",
+            lambda s: s.callbacks.idle_poll_s,
+            2.5,
+            id="callbacks-idle-poll",
+        ),
     ],
 )
 def test_dispatcher_environment_overrides_the_file(
@@ -310,6 +324,18 @@ def test_bad_hookline_handlers_env_is_not_blamed_on_the_file() -> None:
             {},
             "dispatcher.poll_s",
             id="poll-0",
+        ),
+        pytest.param(
+            "[dispatcher]\npoll_s = 2\nidle_poll_s = 1\n",
+            {},
+            "dispatcher.idle_poll_s: must be at least dispatcher.poll_s (2)",
+            id="idle-poll-below-poll",
+        ),
+        pytest.param(
+            "",
+            {"HOOKLINE_CALLBACKS_IDLE_POLL_S": "86400"},
+            "callbacks.idle_poll_s",
+            id="idle-poll-a-day",
         ),
     ],
 )
