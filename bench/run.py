@@ -4,7 +4,9 @@
     python -m bench.run --short                       # serve (SQLite) only, under 2 minutes
 
 Each round runs every target once saturated (`--n 5000 --c 64`), then every target
-once at a low rate (`--n 900 --rate 30`), each time on a freshly started deployment:
+once at a low rate (`--n 900 --rate 30`), then every target once at a trickle (its idle
+CPU over 10 s after the warm-up, then `--n 20 --rate 1`), each time on a freshly
+started deployment:
 hookline through `bench/w1.sh` (serve on SQLite, serve on PostgreSQL, scale: 2 api +
 2 worker on PostgreSQL), the peers of `../shared/bench/peers` when that folder is there
 (they need `/tmp/benchvenv`, made once by `../shared/bench/setup_venv.sh`). Every run's
@@ -33,7 +35,7 @@ from typing import Any
 
 import click
 
-from bench.table import RATE, SATURATED, TITLES, render
+from bench.table import RATE, SATURATED, TITLES, TRICKLE, render
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fixed by the shared peers' scripts.
@@ -54,6 +56,8 @@ class Plan:
     rounds: int
     saturated: tuple[str, ...]
     rate: tuple[str, ...]
+    trickle: tuple[str, ...]
+    """Empty: no trickle runs."""
     rate_per_s: float
     run_timeout_s: float
     out: Path
@@ -222,7 +226,8 @@ def reference_server(plan: Plan, log: Path) -> Iterator[int]:
 def run_one(target: str, load: str, index: int, plan: Plan) -> dict[str, Any]:
     """Start the target, run W1 once against it, stop it; the W1 line with target and load."""
     label = f"{target}_{load}"
-    args = [*(plan.saturated if load == SATURATED else plan.rate), "--label", label]
+    loads = {SATURATED: plan.saturated, RATE: plan.rate, TRICKLE: plan.trickle}
+    args = [*loads[load], "--label", label]
     log = plan.out / "logs" / f"{label}.{index}.log"
     if target in HOOKLINE_MODES:
         line = run_hookline(target, args, plan, log)
@@ -247,7 +252,7 @@ def sitting(plan: Plan) -> tuple[list[dict[str, Any]], list[str]]:
     failures: list[str] = []
     runs = plan.out / "runs.jsonl"
     for index in range(1, plan.rounds + 1):
-        for load in (SATURATED, RATE):
+        for load in (SATURATED, RATE, TRICKLE) if plan.trickle else (SATURATED, RATE):
             for target in plan.targets:
                 note(f"round {index}/{plan.rounds}: {TITLES[target]}, {load}")
                 try:
@@ -305,6 +310,13 @@ def ensure_bench_venv(peers: Path) -> None:
 @click.option("--c", "sat_c", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--rate-n", type=click.IntRange(min=1), default=900, show_default=True)
 @click.option("--rate", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@click.option(
+    "--trickle-n",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="tasks of each trickle run, at 1 task/s after 10 s of idle (0: no trickle runs)",
+)
 def main(
     rounds: int,
     short: bool,
@@ -316,6 +328,7 @@ def main(
     sat_c: int,
     rate_n: int,
     rate: float,
+    trickle_n: int,
 ) -> None:
     # SIGTERM unwinds like ^C, so the peer's stop.sh and the reference's stop still run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -326,9 +339,10 @@ def main(
             f"unknown {unknown}; choose from {list(TITLES)}", param_hint="--targets"
         )
     common: list[str] = []
+    idle_s = 10
     if short:
         chosen, rounds = ("sqlite",), 1
-        sat_n, sat_c, rate_n = 300, 32, 150
+        sat_n, sat_c, rate_n, trickle_n, idle_s = 300, 32, 150, 5, 3
         common = ["--warmup", "30", "--cb-timeout", "90", "--grace", "1"]
     has_peers = (peers / "procrastinate_pipeline" / "start.sh").exists()
     if not has_peers and any(t in ("peer", "reference") for t in chosen):
@@ -343,6 +357,9 @@ def main(
         rounds=rounds,
         saturated=("--n", str(sat_n), "--c", str(sat_c), *common),
         rate=("--n", str(rate_n), "--rate", str(rate), *common),
+        trickle=("--idle-s", str(idle_s), "--n", str(trickle_n), "--rate", "1", *common)
+        if trickle_n
+        else (),
         rate_per_s=rate,
         run_timeout_s=900,
         out=out,
@@ -355,6 +372,7 @@ def main(
     heading = (
         f"W1, {time.strftime('%Y-%m-%d %H:%M')}, medians of {rounds} round(s);"
         f" saturated: --n {sat_n} --c {sat_c}; low load: --n {rate_n} --rate {rate:g}"
+        + (f"; trickle: --idle-s {idle_s} --n {trickle_n} --rate 1" if trickle_n else "")
     )
     (out / "table.md").write_text(f"{heading}\n\n{table}\n")
     sys.stdout.write(f"{heading}\n\n{table}\n")

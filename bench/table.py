@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SATURATED, RATE = "saturated", "rate"
+SATURATED, RATE, TRICKLE = "saturated", "rate", "trickle"
 NONE = "-"
 TIMES = "x"
 
@@ -39,8 +39,9 @@ class Figure:
     higher_is_better: bool
 
 
-def figures(rate: float) -> tuple[Figure, ...]:
+def figures(rate: float, trickle: float = 1.0) -> tuple[Figure, ...]:
     at = f"at {rate:g} tasks/s"
+    slow = f"at {trickle:g} task{'' if trickle == 1 else 's'}/s"
     return (
         Figure(title="e2e callbacks/s, saturated", load=SATURATED, field="e2e_tps", higher_is_better=True),
         Figure(title="submit/s, saturated", load=SATURATED, field="submit_tps", higher_is_better=True),
@@ -48,6 +49,9 @@ def figures(rate: float) -> tuple[Figure, ...]:
         Figure(title=f"service CPU ms per task {at}", load=RATE, field="cpu_ms_per_task", higher_is_better=False),
         Figure(title=f"p50 submit→callback {at}, ms", load=RATE, field="lat_p50_ms", higher_is_better=False),
         Figure(title=f"p99 submit→callback {at}, ms", load=RATE, field="lat_p99_ms", higher_is_better=False),
+        Figure(title=f"service CPU ms per task {slow}", load=TRICKLE, field="cpu_ms_per_task", higher_is_better=False),
+        Figure(title=f"p50 submit→callback {slow}, ms", load=TRICKLE, field="lat_p50_ms", higher_is_better=False),
+        Figure(title="service CPU idle, % of a core", load=TRICKLE, field="idle_cpu_pct", higher_is_better=False),
         Figure(title="peak PSS, saturated, MB", load=SATURATED, field="service_peak_pss_mb", higher_is_better=False),
     )  # fmt: skip
 
@@ -94,8 +98,11 @@ def correctness(rows: Sequence[Mapping[str, Any]], target: str) -> str:
     return f"{len(mine)}: {lost}/{doubled}"
 
 
-def render(rows: Sequence[Mapping[str, Any]], *, rate: float, base: str = "sqlite") -> str:
-    """The markdown table: ratios of `base` to the peer and the reference, then medians."""
+def render(
+    rows: Sequence[Mapping[str, Any]], *, rate: float, trickle: float = 1.0, base: str = "sqlite"
+) -> str:
+    """The markdown table: ratios of `base` to the peer and the reference, then medians.
+    A figure of a load that no row has (a sitting without trickle runs) is left out."""
     present = [t.key for t in TARGETS if any(row.get("target") == t.key for row in rows)]
     versus = [key for key in ("peer", "reference") if key in present and key != base]
     header = [
@@ -104,7 +111,10 @@ def render(rows: Sequence[Mapping[str, Any]], *, rate: float, base: str = "sqlit
         *(TITLES[key] for key in present),
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for figure in figures(rate):
+    loads = {row.get("load") for row in rows}
+    for figure in figures(rate, trickle):
+        if figure.load not in loads:
+            continue
         values = {key: median(rows, key, figure.load, figure.field) for key in present}
         arrow = "↑" if figure.higher_is_better else "↓"
         cells = [

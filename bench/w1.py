@@ -11,6 +11,8 @@ password; body `callback_url, instruction, params, unique_id, tags`; 200/201 wit
 1. starts the receiver (`bench/receiver.py`) as a subprocess, so it can use the other
    core; it answers 500 to the first attempt of 10 % of the tasks (sha1(task_id));
 2. submits `--warmup` tasks and waits for their callbacks (left out of the figures);
+   with `--idle-s S`, then waits `IDLE_SETTLE_S` and measures the service's CPU over S
+   seconds in which nothing is sent (`idle_cpu_pct`, % of one core);
 3. submits `--n` tasks: `--c` submitters each sending the next one as soon as the last
    is answered (closed loop) or, with `--rate R`, task i sent at t0 + i/R (open loop,
    at most `--c` in flight); every 20th task is sent again right after it is accepted
@@ -211,6 +213,23 @@ async def start_receiver(fail_frac: float, max_s: float) -> tuple[asyncio.subpro
     return process, f"http://127.0.0.1:{int(line.split()[1])}"
 
 
+IDLE_SETTLE_S = 2.0
+"""After the warm-up, how long the idle measurement waits for the service to settle."""
+
+
+async def idle_cpu(service_pids: list[int], seconds: float) -> float | None:
+    """The CPU the service's process trees used over `seconds`, in % of one core
+    (processes alive throughout; None without service PIDs)."""
+    if not service_pids:
+        return None
+    sampler = Sampler(service_pids)
+    sampler.sample()
+    began = time.monotonic()
+    await asyncio.sleep(seconds)
+    sampler.sample()
+    return round(sampler.cpu_s() * 100 / (time.monotonic() - began), 3)
+
+
 async def run(options: dict[str, Any], service_pids: list[int]) -> dict[str, Any]:
     """One W1 run: warm-up, measured phase, summary."""
     max_s = options["submit_timeout"] * 2 + options["cb_timeout"] * 2 + 120
@@ -235,6 +254,11 @@ async def run(options: dict[str, Any], service_pids: list[int]) -> dict[str, Any
                 receiver, set(warm_ids), 0, min(options["cb_timeout"], 60), "warmup"
             )
             log(f"warm-up: {warm.statuses}")
+        idle_cpu_pct = None
+        if options["idle_s"] > 0:
+            await asyncio.sleep(IDLE_SETTLE_S)
+            idle_cpu_pct = await idle_cpu(service_pids, options["idle_s"])
+            log(f"idle: {idle_cpu_pct} % of a core over {options['idle_s']:g} s")
         async with aiohttp.ClientSession() as session:
             already_ok = len((await fetch_record(session, receiver)).first_ok)
         sampler.start()
@@ -284,6 +308,7 @@ async def run(options: dict[str, Any], service_pids: list[int]) -> dict[str, Any
         "fail_frac": options["fail_frac"],
         "dup_frac": options["dup_frac"],
         **figures,
+        "idle_cpu_pct": idle_cpu_pct,
         "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -310,6 +335,12 @@ def loopback(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--submit-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True)
 @click.option("--cb-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True)
 @click.option("--grace", type=click.FloatRange(min=0), default=2.0, show_default=True)
+@click.option(
+    "--idle-s",
+    type=click.FloatRange(min=0, max=600),
+    default=0.0,
+    help="after the warm-up, measure the service's idle CPU over this long (0: not)",
+)
 @click.option("--service-pid", type=int, multiple=True, help="a service PID (repeatable)")
 @click.option("--service-pid-file", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="append the line here")

@@ -80,3 +80,19 @@ def test_without_peers_only_hookline_columns() -> None:
 def test_number(value: float | None, shown: str) -> None:
     """Figures show about three significant digits."""
     assert number(value) == shown
+
+
+def test_trickle_rows_only_with_trickle_runs() -> None:
+    """The trickle figures (CPU per task and p50 at 1 task/s, idle CPU) come from trickle
+    runs; a sitting without them shows no such rows."""
+    assert "idle" not in render(ROWS, rate=30)
+    trickle = [
+        row("sqlite", "trickle", cpu_ms_per_task=4.0, lat_p50_ms=5.0, idle_cpu_pct=0.04),
+        row("sqlite", "trickle", cpu_ms_per_task=6.0, lat_p50_ms=7.0, idle_cpu_pct=0.08),
+        row("peer", "trickle", cpu_ms_per_task=20.0, lat_p50_ms=10.0, idle_cpu_pct=0.5),
+    ]
+    table = render(ROWS + trickle, rate=30)
+    assert cells(table, "service CPU ms per task at 1 task/s")[1:4] == ["0.25x", "-", "5.00"]
+    assert cells(table, "p50 submit→callback at 1 task/s")[3:5] == ["6.00", "10.0"]
+    assert cells(table, "service CPU idle, % of a core")[3:5] == ["0.06", "0.50"]
+    assert cells(table, "runs")[-3:] == ["6: 0/0", "3: 2/0", "2: 0/0"]
