@@ -178,7 +178,9 @@ async def _background(
     await stack.enter_async_context(store.listen())
     store.signals.dispatching = store.signals.sending = True
     engines = store.db.engines
-    announced = makes_all_work or (engines.dialect == "postgresql" and engines.listen)
+    announced = idle_polls_may_back_off(
+        engines.dialect, listen=engines.listen, makes_all_work=makes_all_work
+    )
     callback_http = await stack.enter_async_context(callback_session(settings.callbacks))
     callbacks = settings.callbacks
     if not announced:
@@ -206,6 +208,14 @@ async def _background(
         asyncio.create_task(prune_forever(store, settings.retention, stop)),
         asyncio.create_task(dispatcher.run(stop)),
     ]
+
+
+def idle_polls_may_back_off(dialect: str, *, listen: bool, makes_all_work: bool) -> bool:
+    """Whether a process hears of all new work without polling, so that its idle polls
+    may back off to `idle_poll_s`: on PostgreSQL with LISTEN (others NOTIFY), or when no
+    other process makes work (`serve` on SQLite). Behind PgBouncer in transaction mode,
+    or for `worker` on SQLite, polling is how it learns of others' work at all."""
+    return makes_all_work or (dialect == "postgresql" and listen)
 
 
 async def _serve_http(
