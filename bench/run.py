@@ -1,6 +1,6 @@
 """One sitting, interleaved: hookline's modes, the procrastinate peer and the in-memory reference.
 
-    python -m bench.run [--rounds 3] [--out DIR]      # the full sitting (~6 min a round)
+    python -m bench.run [--rounds 3] [--out DIR]      # the full sitting (~7.5 min a round)
     python -m bench.run --short                       # serve (SQLite) only, under 2 minutes
 
 Each round runs every target once saturated (`--n 5000 --c 64`), then every target
