@@ -101,6 +101,8 @@ class ClaimLoop(Generic[T]):
                     polled = False
                     continue
                 want = min(free, self._settings.claim_size)
+                # A wake-up from here on is for work this claim may miss: it ends the wait.
+                self._woken.clear()
                 claimed = await self._claim_once(want, stop)
                 if claimed is None:
                     continue
@@ -139,7 +141,6 @@ class ClaimLoop(Generic[T]):
     async def _idle(self, stop: asyncio.Event) -> bool:
         """After a short claim: wait to be woken, then for the pacer. True if nothing
         woke the loop but the poll time passing."""
-        self._woken.clear()
         polled = False
 
         async def poll_time() -> None:
@@ -158,7 +159,8 @@ class ClaimLoop(Generic[T]):
         return polled
 
     def wake(self) -> None:
-        """Claim now if idle (the caller knows work is due, e.g. a retry's time came)."""
+        """Claim again now, or as soon as the claim under way ends (the caller knows work
+        is due, e.g. a retry's time came)."""
         self._woken.set()
 
     def wake_in(self, delay_s: float) -> None:

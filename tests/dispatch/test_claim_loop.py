@@ -223,6 +223,38 @@ async def test_wake_in_claims_when_the_time_comes(make: Callable[..., Harness]) 
     assert len(h.queue.claims) == 2
 
 
+async def test_a_wake_up_during_a_claim_is_not_lost() -> None:
+    """Woken while a claim runs (a retry's timer fired), the loop claims again at once
+    rather than waiting for its poll: that claim may have been too early for the item."""
+    claims: list[int] = []
+    wakeup = Wakeup()
+    loop: ClaimLoop[int]
+
+    async def claim(limit: int) -> Sequence[int]:
+        claims.append(limit)
+        if len(claims) == 1:
+            loop.wake()
+        return []
+
+    async def work(item: int) -> None:
+        return None
+
+    loop = ClaimLoop(
+        LoopSettings(concurrency=4, claim_size=10, poll_s=1.0),
+        claim=claim,
+        work=work,
+        wait_for_more=wakeup.wait,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    await until(lambda: wakeup.waits == 2)
+    await idle()
+    assert claims == [4, 4]
+    stop.set()
+    wakeup.wake()
+    await running
+
+
 async def test_stopping_cancels_wake_ups(make: Callable[..., Harness]) -> None:
     """A `wake_in` timer does not outlive the loop."""
     h = make(())
