@@ -153,10 +153,11 @@ def _check_callbacks(callbacks: CallbacksSettings) -> None:
 
 
 def _check_idle_poll(table: str, poll_s: float, idle_poll_s: float) -> None:
-    if not poll_s <= idle_poll_s <= 3600:
+    # Below poll_s it means no back-off (a config with only a long poll_s stays valid).
+    if not 0 < idle_poll_s <= 3600:
         raise ValueError(
-            f"setting {table}.idle_poll_s: must be at least {table}.poll_s ({poll_s:g}) and"
-            " at most 3600 seconds; set it to poll_s to poll at a steady pace"
+            f"setting {table}.idle_poll_s: must be > 0 and at most 3600 seconds;"
+            f" at or below {table}.poll_s ({poll_s:g}) polls keep a steady pace"
         )
 
 

@@ -109,9 +109,10 @@ class DispatcherSettings:
     """Tasks claimed per claim transaction (formerly `batch_size`, still accepted)."""
     poll_s: float = 1.0
     idle_poll_s: float = 5.0
-    """While polls find nothing, the wait between them doubles from poll_s up to this.
-    Only where other processes' work is announced (PostgreSQL with LISTEN; `serve` on
-    SQLite, the one process that makes work); elsewhere polls stay poll_s apart."""
+    """While polls find nothing, the wait between them doubles from poll_s up to this
+    (at or below poll_s: no back-off). Only where other processes' work is announced
+    (PostgreSQL with LISTEN; `serve` on SQLite, the one process that makes work);
+    elsewhere polls stay poll_s apart."""
     claim_interval_s: float = 0.01
     """After a wake-up, claims start at least this far apart, so that a stream of new
     tasks is claimed in batches (one transaction each) rather than a few at a time."""

@@ -326,10 +326,10 @@ def test_bad_hookline_handlers_env_is_not_blamed_on_the_file() -> None:
             id="poll-0",
         ),
         pytest.param(
-            "[dispatcher]\npoll_s = 2\nidle_poll_s = 1\n",
+            "[dispatcher]\nidle_poll_s = 0\n",
             {},
-            "dispatcher.idle_poll_s: must be at least dispatcher.poll_s (2)",
-            id="idle-poll-below-poll",
+            "dispatcher.idle_poll_s: must be > 0",
+            id="idle-poll-0",
         ),
         pytest.param(
             "",
@@ -351,3 +351,11 @@ def test_the_new_claim_size_name_wins_over_the_old_one() -> None:
     text = "[dispatcher]\nbatch_size = 5\nclaim_size = 7\n[callbacks]\nbatch_size = 9\n"
     settings = load_settings(file_text=text)
     assert (settings.dispatcher.claim_size, settings.callbacks.claim_size) == (7, 9)
+
+
+def test_a_long_poll_s_alone_is_still_valid() -> None:
+    """A config from before idle_poll_s with poll_s above its default (5 s) still loads:
+    an idle_poll_s at or below poll_s means polls keep their pace."""
+    settings = load_settings(file_text="[dispatcher]\npoll_s = 10\n[callbacks]\npoll_s = 30\n")
+    assert (settings.dispatcher.poll_s, settings.dispatcher.idle_poll_s) == (10.0, 5.0)
+    assert (settings.callbacks.poll_s, settings.callbacks.idle_poll_s) == (30.0, 5.0)
